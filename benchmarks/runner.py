@@ -1,0 +1,233 @@
+"""Process orchestration: start worker processes, collect their JSON events, enforce timeouts."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GRACE_S = 3.0  # how long a finished group may take to exit before it is killed
+
+
+class BenchTimeout(Exception):
+    """The workload did not finish within its time budget."""
+
+
+class WorkerFailed(Exception):
+    """A worker reported an error or died."""
+
+
+@dataclass(frozen=True)
+class Interp:
+    """One implementation under test: which interpreter runs which module."""
+
+    key: str  # "zmq", "zmtp", "pypy", "raw", "raw-pypy"
+    exe: str
+    impl: str  # module name given to the worker: zmq, zmtp or raw
+    label: str
+
+
+def worker_env() -> Dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = ROOT
+    env.pop("PYTHONSTARTUP", None)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class Worker:
+    """A ``python -m benchmarks.worker`` subprocess whose stdout events go to a shared queue."""
+
+    def __init__(self, name: str, interp: Interp, args: Sequence[str], events: queue.Queue[Tuple[str, Any]]):
+        self.name = name
+        self.stderr: IO[bytes] = tempfile.TemporaryFile()
+        cmd = [interp.exe, "-m", "benchmarks.worker", "--impl", interp.impl, *args]
+        self.proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            cwd=ROOT,
+            env=worker_env(),
+        )
+        self.got_result = False
+        self._events = events
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            line = raw.decode(errors="replace").strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                self._events.put((self.name, json.loads(line)))
+            except ValueError:
+                continue
+        self._events.put((self.name, None))
+
+    def stderr_tail(self, n: int = 600) -> str:
+        try:
+            self.stderr.seek(0)
+            data = self.stderr.read().decode(errors="replace").strip()
+        except (OSError, ValueError):
+            return ""
+        return data[-n:]
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.kill()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+        except OSError:
+            pass
+        self.stderr.close()
+
+
+def _params_arg(params: Dict[str, Any]) -> List[str]:
+    return ["--params", json.dumps(params)]
+
+
+def _cpu_arg(cpu: Optional[int]) -> List[str]:
+    return [] if cpu is None else ["--cpu", str(cpu)]
+
+
+def _next(events: queue.Queue[Tuple[str, Any]], deadline: float) -> Tuple[str, Any]:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise BenchTimeout()
+    try:
+        return events.get(timeout=left)
+    except queue.Empty:
+        raise BenchTimeout() from None
+
+
+def run_group(
+    interp: Interp,
+    server_role: str,
+    client_role: str,
+    params: Dict[str, Any],
+    *,
+    clients: int = 1,
+    server_cpu: Optional[int] = None,
+    client_cpus: Optional[Sequence[Optional[int]]] = None,
+    need_server: bool = True,
+    need_clients: bool = False,
+    timeout: float = 60.0,
+) -> Dict[str, Any]:
+    """Run a server process and ``clients`` client processes; return ``{"server": ..., "clients": [...]}``.
+
+    Raises BenchTimeout or WorkerFailed. Every process is gone when this returns.
+    """
+    events: queue.Queue[Tuple[str, Any]] = queue.Queue()
+    deadline = time.monotonic() + timeout
+    workers: Dict[str, Worker] = {}
+    results: Dict[str, Any] = {}
+    try:
+        srv = Worker(
+            "server", interp, ["--role", server_role, *_params_arg(params), *_cpu_arg(server_cpu)], events
+        )
+        workers["server"] = srv
+        info: Optional[Dict[str, Any]] = None
+        while info is None:
+            name, ev = _next(events, deadline)
+            if ev is None:
+                raise WorkerFailed("server exited before binding: " + srv.stderr_tail())
+            if ev.get("event") == "error":
+                raise WorkerFailed(ev.get("error", "?"))
+            if ev.get("event") == "announce":
+                info = {k: v for k, v in ev.items() if k != "event"}
+        cpus = list(client_cpus) if client_cpus is not None else [None] * clients
+        for i in range(clients):
+            cparams = dict(params, index=i, **info)
+            name = f"client{i}"
+            workers[name] = Worker(
+                name, interp, ["--role", client_role, *_params_arg(cparams), *_cpu_arg(cpus[i])], events
+            )
+        needed = set()
+        if need_server:
+            needed.add("server")
+        if need_clients:
+            needed.update(f"client{i}" for i in range(clients))
+        while not needed.issubset(results):
+            name, ev = _next(events, deadline)
+            w = workers[name]
+            if ev is None:
+                if name in results:
+                    continue
+                rc = w.proc.wait(timeout=5)
+                if name in needed or rc != 0:
+                    raise WorkerFailed(f"{name} exited (rc={rc}) without a result: {w.stderr_tail()}")
+                continue
+            kind = ev.get("event")
+            if kind == "error":
+                raise WorkerFailed("{}: {}".format(name, ev.get("error", "?")))
+            if kind == "result":
+                results[name] = ev.get("result", {})
+        # give everyone a moment to exit cleanly, then kill
+        end = time.monotonic() + GRACE_S
+        for w in workers.values():
+            try:
+                w.proc.wait(timeout=max(0.01, end - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+    finally:
+        for w in workers.values():
+            w.kill()
+    return {
+        "server": results.get("server", {}),
+        "clients": [results.get(f"client{i}", {}) for i in range(clients)],
+    }
+
+
+def run_inproc(
+    interp: Interp,
+    server_role: str,
+    client_role: str,
+    params: Dict[str, Any],
+    *,
+    clients: int = 1,
+    timeout: float = 60.0,
+) -> Dict[str, Any]:
+    """Both ends as threads in one worker process; returns the merged result dict."""
+    events: queue.Queue[Tuple[str, Any]] = queue.Queue()
+    deadline = time.monotonic() + timeout
+    w = Worker(
+        "inproc",
+        interp,
+        ["--inproc", server_role, client_role, "--clients", str(clients), *_params_arg(params)],
+        events,
+    )
+    try:
+        while True:
+            _, ev = _next(events, deadline)
+            if ev is None:
+                raise WorkerFailed("inproc worker exited without a result: " + w.stderr_tail())
+            if ev.get("event") == "error":
+                raise WorkerFailed(ev.get("error", "?"))
+            if ev.get("event") == "result":
+                result: Dict[str, Any] = ev.get("result", {})
+                break
+        try:
+            w.proc.wait(timeout=GRACE_S)
+        except subprocess.TimeoutExpired:
+            pass
+        return result
+    finally:
+        w.kill()

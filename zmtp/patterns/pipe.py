@@ -1,0 +1,141 @@
+"""Pipes: one peer as a socket pattern sees it.
+
+A pattern (REQ, ROUTER, PUB ...) never touches a connection: it reads and writes whole multipart
+messages on :class:`Pipe` objects, one pipe per peer.  The transport side (a ZMTP connection over tcp or
+ipc, or the other end of an inproc pipe) moves messages between the pipe and the wire.  This is what lets
+every pattern be tested without sockets, and lets tcp, ipc and inproc share all pattern code.
+
+Flow control is libzmq's: ``outbound`` holds at most SNDHWM messages (the pattern checks
+:meth:`Pipe.writable` before writing and then drops or blocks, as its RFC says); ``inbound`` holds at
+most RCVHWM messages, and the transport stops reading from the wire while it is full, so TCP pushes back
+on the sender.  0 means "no limit", as in libzmq.
+
+Threading: a pipe is not thread-safe; the socket layer calls everything here under its context's lock.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Deque, List, Optional, Union
+
+if TYPE_CHECKING:
+    from .base import Pattern
+
+#: A multipart message: its frames, in order.  Frames are ``bytes`` (or bytes-like on the send side).
+Message = List[bytes]
+
+
+@dataclass(frozen=True)
+class SubscriptionChange:
+    """A subscription to pass to the peer: SUBSCRIBE/CANCEL on ZMTP 3.1, ``\\x01``/``\\x00`` on 3.0.
+
+    Queued on a pipe's outbound side by SUB/XSUB; the transport encodes it for the peer's version.
+    """
+
+    topic: bytes
+    subscribe: bool
+
+
+OutboundItem = Union[Message, SubscriptionChange]
+
+
+class Pipe:
+    """A bidirectional, bounded message queue between a pattern and one peer."""
+
+    __slots__ = (
+        "outbound", "inbound", "sndhwm", "rcvhwm", "routing_id", "peer_identity", "peer_socket_type",
+        "pattern", "on_outbound", "on_inbound_space", "active", "closed", "zmtp_version", "data",
+    )
+
+    def __init__(
+        self,
+        *,
+        sndhwm: int = 1000,
+        rcvhwm: int = 1000,
+        peer_identity: bytes = b"",
+        peer_socket_type: str = "",
+    ) -> None:
+        self.outbound: Deque[OutboundItem] = deque()
+        self.inbound: Deque[Message] = deque()
+        self.sndhwm = sndhwm
+        self.rcvhwm = rcvhwm
+        #: The routing id a ROUTER uses for this peer (assigned by the pattern on attach).
+        self.routing_id = b""
+        #: The Identity the peer announced in its READY metadata ("" when none).
+        self.peer_identity = peer_identity
+        #: The peer's Socket-Type as announced in READY ("PUB", "DEALER" ...).
+        self.peer_socket_type = peer_socket_type
+        #: The pattern this pipe is attached to.
+        self.pattern: Optional[Pattern] = None
+        #: Transport hook: called when ``outbound`` goes from empty to non-empty.
+        self.on_outbound: Optional[Callable[[Pipe], None]] = None
+        #: Transport hook: called when ``inbound`` drops below RCVHWM after being full.
+        self.on_inbound_space: Optional[Callable[[Pipe], None]] = None
+        #: True while the transport carries this pipe (a live connection, or inproc).
+        self.active = True
+        self.closed = False
+        #: The ZMTP minor version the peer speaks (0 for 3.0, 1 for 3.1); 1 for inproc.
+        self.zmtp_version = 1
+        #: Free slot for the transport's own bookkeeping.
+        self.data: object = None
+
+    # -- pattern side ---------------------------------------------------------------------------
+    def writable(self) -> bool:
+        """True when one more message fits under SNDHWM."""
+        return self.sndhwm <= 0 or len(self.outbound) < self.sndhwm
+
+    def write(self, item: OutboundItem) -> None:
+        """Queue a message (or a subscription change) for the peer.  The caller checked writable()."""
+        outbound = self.outbound
+        outbound.append(item)
+        if len(outbound) == 1 and self.on_outbound is not None:
+            self.on_outbound(self)
+
+    def read(self) -> Optional[Message]:
+        """Take the oldest received message, or None."""
+        inbound = self.inbound
+        if not inbound:
+            return None
+        was_full = self.rcvhwm > 0 and len(inbound) >= self.rcvhwm
+        msg = inbound.popleft()
+        if was_full and self.on_inbound_space is not None:
+            self.on_inbound_space(self)
+        return msg
+
+    def readable(self) -> bool:
+        return bool(self.inbound)
+
+    # -- transport side -------------------------------------------------------------------------
+    def can_deliver(self) -> bool:
+        """True while ``inbound`` has room: the transport reads from the wire only then."""
+        return self.rcvhwm <= 0 or len(self.inbound) < self.rcvhwm
+
+    def deliver(self, msg: Message) -> None:
+        """A whole message arrived from the peer."""
+        inbound = self.inbound
+        inbound.append(msg)
+        if len(inbound) == 1 and self.pattern is not None:
+            self.pattern.pipe_readable(self)
+
+    def deliver_subscription(self, topic: bytes, subscribe: bool) -> None:
+        """The peer subscribed to (or cancelled) ``topic``: a SUBSCRIBE/CANCEL command or 3.0 message."""
+        if self.pattern is not None:
+            self.pattern.pipe_subscription(self, topic, subscribe)
+
+    def take_outbound(self) -> Optional[OutboundItem]:
+        """Take the next item to put on the wire, telling the pattern when room appears."""
+        outbound = self.outbound
+        if not outbound:
+            return None
+        was_full = self.sndhwm > 0 and len(outbound) >= self.sndhwm
+        item = outbound.popleft()
+        if was_full and self.pattern is not None:
+            self.pattern.pipe_writable(self)
+        return item
+
+    def __repr__(self) -> str:
+        return (
+            f"<Pipe peer={self.peer_socket_type or '?'} id={self.routing_id!r} "
+            f"out={len(self.outbound)} in={len(self.inbound)}>"
+        )

@@ -1,0 +1,34 @@
+"""The sans-IO ZMTP 3.x core: bytes in, events out; messages in, bytes out.
+
+It never touches a socket, a clock or a random source: drivers pass bytes and ``now`` in and write
+out what :meth:`Connection.data_to_send` returns.  See ``Connection`` for the state machine.
+"""
+
+from .commands import MAX_PING_CONTEXT
+from .connection import Connection, ConnectionState
+from .errors import ErrorReason, LocalProtocolError, ProtocolError, RemoteProtocolError
+from .events import (
+    Cancel,
+    ConnectionClosed,
+    ErrorReceived,
+    Event,
+    GreetingReceived,
+    HandshakeComplete,
+    Message,
+    PingReceived,
+    PongReceived,
+    Subscribe,
+)
+from .frames import FrameDecoder, encode_frames
+from .greeting import Greeting
+from .mechanism import Mechanism, NullMechanism
+from .metadata import decode_metadata, encode_metadata
+from .sockettypes import COMPATIBLE, SOCKET_TYPE_NAMES, is_compatible
+
+__all__ = [
+    "Connection", "ConnectionState", "ErrorReason", "LocalProtocolError", "ProtocolError",
+    "RemoteProtocolError", "Event", "GreetingReceived", "HandshakeComplete", "Message", "Subscribe",
+    "Cancel", "PingReceived", "PongReceived", "ErrorReceived", "ConnectionClosed", "FrameDecoder",
+    "encode_frames", "Greeting", "Mechanism", "NullMechanism", "encode_metadata", "decode_metadata",
+    "COMPATIBLE", "SOCKET_TYPE_NAMES", "is_compatible", "MAX_PING_CONTEXT",
+]

@@ -1,0 +1,79 @@
+"""Command bodies (RFC 37 section 3.4): a 1-byte name length, the name, command data.
+
+This module encodes and decodes the bodies of the commands the framing layer carries: READY, ERROR,
+SUBSCRIBE, CANCEL, PING, PONG.  Mechanism-specific commands (HELLO, WELCOME, INITIATE, MESSAGE) are
+parsed by their mechanisms with :func:`split_command`.
+"""
+
+from __future__ import annotations
+
+from typing import Tuple
+
+from .errors import ErrorReason, LocalProtocolError, RemoteProtocolError
+
+READY = b"READY"
+ERROR = b"ERROR"
+#: libzmq 4.3's PLAIN and CURVE servers have been seen to send the ERROR name with its first letter
+#: overwritten (``^RROR``); we accept it as ERROR (see spec-notes.md).
+ERROR_MISSPELLED = b"^RROR"
+SUBSCRIBE = b"SUBSCRIBE"
+CANCEL = b"CANCEL"
+PING = b"PING"
+PONG = b"PONG"
+
+#: RFC 37 section 3.4.4: the PING context is at most 16 bytes.
+MAX_PING_CONTEXT = 16
+
+
+def command_body(name: bytes, data: bytes = b"") -> bytes:
+    return bytes((len(name),)) + name + data
+
+
+def split_command(body: bytes) -> Tuple[bytes, bytes]:
+    """Split a command body into (name, data), checking the name length against the body."""
+    if not body:
+        raise RemoteProtocolError(ErrorReason.BAD_COMMAND, "peer sent an empty command frame")
+    n = body[0]
+    if n == 0 or n + 1 > len(body):
+        raise RemoteProtocolError(
+            ErrorReason.BAD_COMMAND,
+            f"peer sent a command whose name length {n} does not fit its {len(body)}-byte frame",
+        )
+    return body[1 : n + 1], body[n + 1 :]
+
+
+def encode_error(reason: str) -> bytes:
+    raw = reason.encode("utf-8", "replace")[:255]
+    return command_body(ERROR, bytes((len(raw),)) + raw)
+
+
+def decode_error(data: bytes) -> str:
+    """The reason an ERROR command gives (RFC 37 section 3.4.3); lenient about its length byte."""
+    if not data:
+        return ""
+    n = data[0]
+    return bytes(data[1 : 1 + n]).decode("utf-8", "replace")
+
+
+def encode_ping(ttl_deciseconds: int, context: bytes = b"") -> bytes:
+    if not 0 <= ttl_deciseconds <= 0xFFFF:
+        raise LocalProtocolError(ErrorReason.INVALID_ARGUMENT, f"PING TTL out of range: {ttl_deciseconds}")
+    if len(context) > MAX_PING_CONTEXT:
+        raise LocalProtocolError(ErrorReason.INVALID_ARGUMENT, "PING context is at most 16 bytes")
+    return command_body(PING, ttl_deciseconds.to_bytes(2, "big") + context)
+
+
+def decode_ping(data: bytes) -> Tuple[int, bytes]:
+    """(TTL in deciseconds, context) of a PING."""
+    if len(data) < 2:
+        raise RemoteProtocolError(ErrorReason.BAD_COMMAND, "peer sent a PING shorter than its 2-byte TTL")
+    context = bytes(data[2:])
+    if len(context) > MAX_PING_CONTEXT:
+        raise RemoteProtocolError(
+            ErrorReason.BAD_COMMAND, f"peer sent a PING context of {len(context)} bytes; the limit is 16"
+        )
+    return int.from_bytes(data[:2], "big"), context
+
+
+def encode_pong(context: bytes) -> bytes:
+    return command_body(PONG, context)

@@ -1,0 +1,374 @@
+"""The ZMTP connection: one object owning all the state of one ZMTP 3.x stream.
+
+States (explicit, in :class:`ConnectionState`)::
+
+    GREETING --peer greeting ok--> HANDSHAKE --mechanism complete--> ESTABLISHED
+        \\______________________________\\___________________________\\__> CLOSED
+
+A driver feeds it bytes with :meth:`Connection.receive_data` (``b""`` means the peer closed) and gets
+events back; it sends with :meth:`send_message`, :meth:`send_subscribe`, :meth:`send_cancel` and
+writes out what :meth:`data_to_send` returns.  Time is an argument: every input takes ``now`` (any
+monotonic clock, in seconds), :meth:`next_deadline` says when the driver must call :meth:`handle_timer`.
+Nothing here reads the clock, touches a socket or draws random numbers.
+
+Errors: a :class:`RemoteProtocolError` from ``receive_data``/``handle_timer`` means the peer broke the
+protocol or timed out; the connection is then CLOSED for good and any goodbye (an ERROR command) is
+already queued, so the driver flushes and closes.  :class:`LocalProtocolError` means the caller erred
+and changes nothing.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Callable, Dict, List, Mapping, Optional, Union
+
+from . import commands as cmd
+from .errors import ErrorReason, LocalProtocolError, RemoteProtocolError
+from .events import (
+    Cancel,
+    ConnectionClosed,
+    ErrorReceived,
+    Event,
+    GreetingReceived,
+    HandshakeComplete,
+    Message,
+    PingReceived,
+    PongReceived,
+    Subscribe,
+)
+from .frames import COMMAND, HANDSHAKE_COMMAND_LIMIT, FrameDecoder, encode_command, encode_frames
+from .greeting import (
+    GREETING_SIZE,
+    Greeting,
+    check_greeting_prefix,
+    mechanism_mismatch,
+    negotiated_minor,
+    parse_greeting,
+)
+from .mechanism import Mechanism, NullMechanism, PeerErrorCommand
+from .metadata import IDENTITY, SOCKET_TYPE, encode_metadata
+from .sockettypes import SOCKET_TYPE_NAMES, is_compatible
+
+
+class ConnectionState(Enum):
+    GREETING = "greeting"
+    HANDSHAKE = "handshake"
+    ESTABLISHED = "established"
+    CLOSED = "closed"
+
+
+#: Socket types that send an Identity property in READY (RFC 37 section 3.6; libzmq sends it for
+#: REQ, DEALER and ROUTER, the types whose peers may route by it).
+_SENDS_IDENTITY = frozenset({"REQ", "DEALER", "ROUTER"})
+#: Socket types that take 3.0-style ``\x01``/``\x00`` data messages as subscriptions (libzmq's
+#: xpub_t::xread_activated does so on every protocol version).
+_PUBLISHERS = frozenset({"PUB", "XPUB"})
+
+
+class Connection:
+    """The sans-IO core of one ZMTP 3.x connection.
+
+    Parameters: ``socket_type`` (name or libzmq number), ``identity`` (sent for REQ/DEALER/ROUTER),
+    ``mechanism`` (NULL by default), ``minor_version`` (1 = advertise ZMTP 3.1, 0 = 3.0),
+    ``max_message_size`` (bytes, -1 = unlimited), and times in seconds: ``handshake_ivl`` (0 = no
+    limit), ``heartbeat_ivl`` (0 = no PINGs), ``heartbeat_ttl`` (what we ask the peer to allow us),
+    ``heartbeat_timeout`` (how long we wait for traffic after a PING; None = ``heartbeat_ivl``).
+    """
+
+    def __init__(
+        self,
+        socket_type: Union[str, int],
+        *,
+        identity: bytes = b"",
+        mechanism: Optional[Mechanism] = None,
+        minor_version: int = 1,
+        max_message_size: int = -1,
+        handshake_ivl: float = 30.0,
+        heartbeat_ivl: float = 0.0,
+        heartbeat_ttl: float = 0.0,
+        heartbeat_timeout: Optional[float] = None,
+        metadata: Optional[Mapping[str, bytes]] = None,
+        now: float = 0.0,
+    ) -> None:
+        if isinstance(socket_type, int):
+            if socket_type not in SOCKET_TYPE_NAMES:
+                raise LocalProtocolError(ErrorReason.INVALID_ARGUMENT, f"unknown socket type {socket_type}")
+            socket_type = SOCKET_TYPE_NAMES[socket_type]
+        if minor_version not in (0, 1):
+            raise LocalProtocolError(ErrorReason.INVALID_ARGUMENT, "minor_version must be 0 (3.0) or 1 (3.1)")
+        if len(identity) > 255:
+            raise LocalProtocolError(ErrorReason.INVALID_ARGUMENT, "identity is at most 255 bytes")
+        self.socket_type = socket_type.upper()
+        self.identity = identity
+        self.mechanism: Mechanism = mechanism if mechanism is not None else NullMechanism()
+        self.greeting = Greeting(3, minor_version, self.mechanism.name, self.mechanism.as_server)
+        self.state = ConnectionState.GREETING
+        #: Negotiated minor version (valid from HANDSHAKE on).
+        self.minor_version = minor_version
+        self.peer_greeting: Optional[Greeting] = None
+        self.peer_socket_type = ""
+        self.peer_identity = b""
+        self.peer_metadata: Dict[str, bytes] = {}
+        #: Where whole data messages go once set (skips building Message events); see events.py.
+        self.message_sink: Optional[Callable[[List[bytes]], None]] = None
+        self.close_reason: Optional[Exception] = None
+
+        props: Dict[str, bytes] = {"Socket-Type": self.socket_type.encode("ascii")}
+        if self.socket_type in _SENDS_IDENTITY:
+            props["Identity"] = identity
+        if metadata:
+            for name, value in metadata.items():
+                if name.lower() in (SOCKET_TYPE, IDENTITY):
+                    raise LocalProtocolError(ErrorReason.INVALID_ARGUMENT, f"metadata may not set {name}")
+                props[name] = value
+        self._metadata = encode_metadata(props)
+
+        self._greeting_buf = bytearray()
+        self._decoder = FrameDecoder(
+            max_message_size=max_message_size,
+            command_limit=min(HANDSHAKE_COMMAND_LIMIT, max_message_size)
+            if max_message_size >= 0
+            else HANDSHAKE_COMMAND_LIMIT,
+        )
+        self._max_message_size = max_message_size
+        self._out: List[bytes] = [self.greeting.encode()]
+        self._is_publisher = self.socket_type in _PUBLISHERS
+
+        # deadlines, all in the caller's clock
+        self._handshake_deadline: Optional[float] = now + handshake_ivl if handshake_ivl > 0 else None
+        self._heartbeat_ivl = heartbeat_ivl
+        self._heartbeat_ttl = heartbeat_ttl
+        self._heartbeat_timeout = heartbeat_ivl if heartbeat_timeout is None else heartbeat_timeout
+        self._next_ping: Optional[float] = None
+        self._pong_deadline: Optional[float] = None  # set after a PING until traffic arrives
+        self._peer_ttl = 0.0  # the TTL the peer asked for in its PINGs
+        self._ttl_deadline: Optional[float] = None
+
+    # -- input -----------------------------------------------------------------------------------
+    def receive_data(self, data: bytes, now: float = 0.0) -> List[Event]:
+        """Consume bytes from the peer; ``b""`` means end of stream.  Returns the events completed.
+
+        Raises :class:`RemoteProtocolError` if the peer broke the protocol (the connection is then
+        CLOSED; flush :meth:`data_to_send` and close the transport).
+        """
+        if self.state is ConnectionState.CLOSED:
+            return []
+        if not data:
+            self.state = ConnectionState.CLOSED
+            return [ConnectionClosed()]
+        try:
+            return self._receive(data, now)
+        except RemoteProtocolError as exc:
+            self._fail(exc)
+            raise
+
+    def _receive(self, data: bytes, now: float) -> List[Event]:
+        events: List[Event] = []
+        if self.state is ConnectionState.GREETING:
+            buf = self._greeting_buf
+            take = GREETING_SIZE - len(buf)
+            buf += data[:take]
+            data = data[take:]
+            check_greeting_prefix(buf)
+            if len(buf) < GREETING_SIZE:
+                return events
+            events.append(self._on_greeting(parse_greeting(bytes(buf))))
+            if not data:
+                return events
+        decoded = self._decoder.feed(data)
+        if not decoded:
+            return events
+        # Any traffic proves the peer alive (libzmq: stream_engine_base_t::decode_and_push).
+        self._pong_deadline = None
+        if self._peer_ttl:
+            self._ttl_deadline = now + self._peer_ttl
+        sink = self.message_sink
+        for item in decoded:
+            if type(item) is list:
+                if self.state is not ConnectionState.ESTABLISHED:
+                    raise RemoteProtocolError(
+                        ErrorReason.UNEXPECTED_COMMAND, "peer sent a data message before completing the handshake"
+                    )
+                if self._is_publisher:
+                    first = item[0]
+                    if first and first[0] <= 1:
+                        events.append(Subscribe(first[1:]) if first[0] else Cancel(first[1:]))
+                        continue
+                if sink is not None:
+                    sink(item)
+                else:
+                    events.append(Message(item))
+            else:
+                self._on_command(item, events, now)  # type: ignore[arg-type]
+                sink = self.message_sink
+        return events
+
+    def _on_greeting(self, peer: Greeting) -> Event:
+        self.peer_greeting = peer
+        mismatch = mechanism_mismatch(self.greeting, peer)
+        if mismatch is not None:
+            raise mismatch
+        self.minor_version = negotiated_minor(self.greeting, peer)
+        self.state = ConnectionState.HANDSHAKE
+        for body in self.mechanism.start(self._metadata):
+            self._out.append(encode_command(body))
+        return GreetingReceived((peer.major, peer.minor), peer.mechanism, peer.as_server)
+
+    def _on_command(self, body: bytes, events: List[Event], now: float) -> None:
+        name, data = cmd.split_command(body)
+        if self.state is ConnectionState.HANDSHAKE:
+            try:
+                replies = self.mechanism.receive_command(name, data)
+            except PeerErrorCommand as exc:
+                self.state = ConnectionState.CLOSED
+                events.append(ErrorReceived(exc.reason))
+                return
+            for reply in replies:
+                self._out.append(encode_command(reply))
+            if self.mechanism.complete:
+                self._on_handshake_complete(events, now)
+            return
+        if self.state is not ConnectionState.ESTABLISHED:
+            return
+        if name == cmd.PING:
+            ttl, context = cmd.decode_ping(data)
+            self._out.append(encode_command(cmd.encode_pong(context)))
+            self._peer_ttl = ttl / 10.0
+            self._ttl_deadline = now + self._peer_ttl if ttl else None
+            events.append(PingReceived(ttl / 10.0, context))
+        elif name == cmd.PONG:
+            events.append(PongReceived(bytes(data)))
+        elif name == cmd.SUBSCRIBE:
+            events.append(Subscribe(bytes(data)))
+        elif name == cmd.CANCEL:
+            events.append(Cancel(bytes(data)))
+        elif name == cmd.ERROR or name == cmd.ERROR_MISSPELLED:
+            self.state = ConnectionState.CLOSED
+            events.append(ErrorReceived(cmd.decode_error(data)))
+        # Any other command is ignored, as libzmq does (zmtp_engine_t::process_command_message).
+
+    def _on_handshake_complete(self, events: List[Event], now: float) -> None:
+        meta = self.mechanism.peer_metadata
+        raw_type = meta.get(SOCKET_TYPE)
+        if raw_type is None:
+            raise RemoteProtocolError(ErrorReason.BAD_METADATA, "peer's READY has no Socket-Type property")
+        peer_type = raw_type.decode("ascii", "replace")
+        if not is_compatible(self.socket_type, peer_type):
+            raise RemoteProtocolError(
+                ErrorReason.INCOMPATIBLE_SOCKET_TYPE,
+                f"peer is a {peer_type} socket, which a {self.socket_type} socket cannot talk to",
+            )
+        identity = meta.get(IDENTITY, b"")
+        if len(identity) > 255:
+            raise RemoteProtocolError(ErrorReason.BAD_METADATA, "peer's Identity is longer than 255 bytes")
+        self.peer_socket_type = peer_type.upper()
+        self.peer_identity = identity
+        self.peer_metadata = meta
+        self.state = ConnectionState.ESTABLISHED
+        self._handshake_deadline = None
+        self._decoder.command_limit = self._max_message_size if self._max_message_size >= 0 else 1 << 62
+        if self._heartbeat_ivl > 0:
+            self._next_ping = now + self._heartbeat_ivl
+        events.append(HandshakeComplete(self.peer_socket_type, identity, (3, self.minor_version), meta))
+
+    def _fail(self, exc: RemoteProtocolError) -> None:
+        """Close for good; say why to the peer when it is already listening to commands."""
+        if self.state is ConnectionState.CLOSED:
+            return
+        if self.state is not ConnectionState.GREETING:
+            self._out.append(encode_command(cmd.encode_error(exc.message)))
+        self.state = ConnectionState.CLOSED
+        self.close_reason = exc
+
+    # -- output ----------------------------------------------------------------------------------
+    def _check_established(self) -> None:
+        if self.state is not ConnectionState.ESTABLISHED:
+            raise LocalProtocolError(
+                ErrorReason.INVALID_STATE, f"cannot send while the connection is {self.state.value}"
+            )
+
+    def send_message(self, frames: List[bytes]) -> None:
+        """Queue a whole multipart data message (at least one frame)."""
+        if self.state is not ConnectionState.ESTABLISHED:
+            self._check_established()
+        if not frames:
+            raise LocalProtocolError(ErrorReason.INVALID_ARGUMENT, "a message has at least one frame")
+        encode_frames(frames, self._out)
+
+    def send_subscribe(self, topic: bytes) -> None:
+        """Subscribe: SUBSCRIBE on ZMTP 3.1, a ``\\x01topic`` message on 3.0 (RFC 37 section 3.4.5)."""
+        self._check_established()
+        if self.minor_version >= 1:
+            self._out.append(encode_command(cmd.command_body(cmd.SUBSCRIBE, topic)))
+        else:
+            encode_frames([b"\x01" + topic], self._out)
+
+    def send_cancel(self, topic: bytes) -> None:
+        """Cancel: CANCEL on ZMTP 3.1, a ``\\x00topic`` message on 3.0."""
+        self._check_established()
+        if self.minor_version >= 1:
+            self._out.append(encode_command(cmd.command_body(cmd.CANCEL, topic)))
+        else:
+            encode_frames([b"\x00" + topic], self._out)
+
+    def send_ping(self, ttl: float = 0.0, context: bytes = b"") -> None:
+        self._check_established()
+        self._out.append(encode_command(cmd.encode_ping(int(ttl * 10), context)))
+
+    def send_error(self, reason: str) -> None:
+        """Tell the peer why we are closing (RFC 37 section 3.4.3) and close."""
+        if self.state is ConnectionState.CLOSED:
+            return
+        if self.state is not ConnectionState.GREETING:
+            self._out.append(encode_command(cmd.encode_error(reason)))
+        self.state = ConnectionState.CLOSED
+
+    def data_to_send(self) -> List[bytes]:
+        """Take everything queued for the wire, as a list of buffers (small ones already merged)."""
+        out = self._out
+        if not out:
+            return out
+        self._out = []
+        return out
+
+    def has_data_to_send(self) -> bool:
+        return bool(self._out)
+
+    # -- time --------------------------------------------------------------------------------------
+    def next_deadline(self) -> Optional[float]:
+        """When the driver must next call :meth:`handle_timer` (None: no timer needed)."""
+        times = [
+            t
+            for t in (self._handshake_deadline, self._next_ping, self._pong_deadline, self._ttl_deadline)
+            if t is not None
+        ]
+        return min(times) if times else None
+
+    def handle_timer(self, now: float) -> None:
+        """Fire whatever is due: send a PING, or fail a handshake or heartbeat that timed out."""
+        if self.state is ConnectionState.CLOSED:
+            return
+        try:
+            if self._handshake_deadline is not None and now >= self._handshake_deadline:
+                raise RemoteProtocolError(
+                    ErrorReason.HANDSHAKE_TIMEOUT, "peer did not complete the ZMTP handshake in time"
+                )
+            if self._pong_deadline is not None and now >= self._pong_deadline:
+                raise RemoteProtocolError(
+                    ErrorReason.HEARTBEAT_TIMEOUT, "peer sent nothing within the heartbeat timeout after PING"
+                )
+            if self._ttl_deadline is not None and now >= self._ttl_deadline:
+                raise RemoteProtocolError(
+                    ErrorReason.HEARTBEAT_TIMEOUT, "peer sent nothing within the TTL its own PING asked for"
+                )
+        except RemoteProtocolError as exc:
+            self._fail(exc)
+            raise
+        if self._next_ping is not None and now >= self._next_ping:
+            self._out.append(encode_command(cmd.encode_ping(int(self._heartbeat_ttl * 10))))
+            self._next_ping = now + self._heartbeat_ivl
+            if self._pong_deadline is None and self._heartbeat_timeout > 0:
+                self._pong_deadline = now + self._heartbeat_timeout
+
+
+__all__ = ["Connection", "ConnectionState", "COMMAND"]

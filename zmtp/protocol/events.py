@@ -1,0 +1,86 @@
+"""What a :class:`~zmtp.protocol.connection.Connection` reports: small frozen events.
+
+Each event is named after the protocol concept it reports.  Data messages are one :class:`Message`
+per whole multipart message, never one per frame; a driver that wants to skip even that can install a
+``message_sink`` on the connection once the handshake is complete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Tuple
+
+
+class Event:
+    """Base class of every event."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class GreetingReceived(Event):
+    """The peer's greeting arrived and was accepted (RFC 37 section 3.2)."""
+
+    version: Tuple[int, int]
+    mechanism: bytes
+    as_server: bool
+
+
+@dataclass(frozen=True)
+class HandshakeComplete(Event):
+    """The security handshake finished: the peer's READY (or equivalent) has been accepted.
+
+    ``version`` is the negotiated ZMTP version, (3, 0) or (3, 1).  ``metadata`` holds every property
+    the peer sent, names lower-cased.  ``identity`` is its Identity property (b"" when absent).
+    """
+
+    socket_type: str
+    identity: bytes
+    version: Tuple[int, int]
+    metadata: Dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Message(Event):
+    """A whole multipart data message from the peer."""
+
+    frames: List[bytes]
+
+
+@dataclass(frozen=True)
+class Subscribe(Event):
+    """The peer subscribed to ``topic``: a 3.1 SUBSCRIBE command or a 3.0 ``\\x01topic`` message."""
+
+    topic: bytes
+
+
+@dataclass(frozen=True)
+class Cancel(Event):
+    """The peer cancelled ``topic``: a 3.1 CANCEL command or a 3.0 ``\\x00topic`` message."""
+
+    topic: bytes
+
+
+@dataclass(frozen=True)
+class PingReceived(Event):
+    """The peer sent PING (already answered with PONG).  ``ttl`` is in seconds (0 = none)."""
+
+    ttl: float
+    context: bytes
+
+
+@dataclass(frozen=True)
+class PongReceived(Event):
+    context: bytes
+
+
+@dataclass(frozen=True)
+class ErrorReceived(Event):
+    """The peer sent ERROR (RFC 37 section 3.4.3) and will close; so do we."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class ConnectionClosed(Event):
+    """The peer closed the stream (``receive_data(b"")``)."""

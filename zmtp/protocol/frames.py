@@ -1,0 +1,164 @@
+"""Frames (RFC 23 / RFC 37 section 3.3): a flags byte, a 1- or 8-byte size, a body.
+
+Flags: bit 0 MORE (another frame of this message follows), bit 1 LONG (8-byte size), bit 2 COMMAND.
+Bits 3-7 are reserved and must be zero.  The decoder reassembles data frames into whole multipart
+messages (one event per message, not per frame) and judges every size the moment the header is read,
+before any body byte is buffered, so a peer cannot make us hold more than the maximum message size.
+
+Buffering is linear: bytes that complete nothing are appended to one ``bytearray`` and are parsed again
+only once enough have arrived to make progress (``_need``), so a large frame arriving in small pieces is
+copied a constant number of times, never once per piece.
+"""
+
+from __future__ import annotations
+
+from typing import List, Union
+
+from .errors import ErrorReason, RemoteProtocolError
+
+MORE = 0x01
+LONG = 0x02
+COMMAND = 0x04
+RESERVED = 0xF8
+
+#: Commands are small by nature; before the handshake completes no command may exceed this, whatever
+#: the maximum message size (a peer must not make us buffer gigabytes while still anonymous).
+HANDSHAKE_COMMAND_LIMIT = 1 << 20
+
+#: What the decoder returns: a whole data message (list of frames) or a command body (name + data).
+Decoded = Union[List[bytes], bytes]
+
+# Short-frame headers for every size, prebuilt: the encoder's hot path is a table lookup.
+_SHORT_LAST = [bytes((0, n)) for n in range(256)]
+_SHORT_MORE = [bytes((MORE, n)) for n in range(256)]
+
+
+def frame_header(size: int, flags: int) -> bytes:
+    """The header for a frame of ``size`` bytes with ``flags`` (MORE and/or COMMAND)."""
+    if size < 256:
+        return bytes((flags, size))
+    return bytes((flags | LONG,)) + size.to_bytes(8, "big")
+
+
+def encode_frames(frames: List[bytes], out: List[bytes], large: int = 1 << 16) -> None:
+    """Append the wire form of a data message to ``out``.
+
+    Small frames are appended as header+body in one ``bytes`` so the driver joins few objects; a
+    frame of ``large`` bytes or more is appended as its own buffer (header separately), so a driver
+    can hand it to ``sendmsg`` without copying it.
+    """
+    last = len(frames) - 1
+    for i, frame in enumerate(frames):
+        n = len(frame)
+        if n < 256:
+            out.append((_SHORT_MORE if i < last else _SHORT_LAST)[n] + frame)
+        elif n < large:
+            out.append(bytes((LONG | MORE if i < last else LONG,)) + n.to_bytes(8, "big") + frame)
+        else:
+            out.append(bytes((LONG | MORE if i < last else LONG,)) + n.to_bytes(8, "big"))
+            out.append(frame)
+
+
+def encode_command(body: bytes) -> bytes:
+    """A command frame around ``body`` (name length, name, data)."""
+    return frame_header(len(body), COMMAND) + body
+
+
+class FrameDecoder:
+    """Turns a byte stream into whole data messages and command bodies.
+
+    ``max_message_size`` (ZMQ_MAXMSGSIZE, -1 = unlimited) bounds the sum of a message's frame sizes;
+    ``command_limit`` bounds a single command frame (the connection lowers it during the handshake).
+    """
+
+    __slots__ = ("_buf", "_need", "_parts", "_size", "max_message_size", "command_limit")
+
+    def __init__(self, max_message_size: int = -1, command_limit: int = HANDSHAKE_COMMAND_LIMIT) -> None:
+        self._buf = bytearray()
+        self._need = 2
+        self._parts: List[bytes] = []
+        self._size = 0
+        self.max_message_size = max_message_size
+        self.command_limit = command_limit
+
+    @property
+    def buffered(self) -> int:
+        """How many bytes are held waiting for the rest of a frame (for tests and limits)."""
+        return len(self._buf) + self._size
+
+    def feed(self, data: bytes) -> List[Decoded]:
+        """Consume ``data``; return the messages and commands it completed, in order."""
+        buf = self._buf
+        if buf:
+            buf += data
+            if len(buf) < self._need:
+                return []
+            data = bytes(buf)
+            buf.clear()
+        elif len(data) < self._need:
+            buf += data
+            return []
+        elif type(data) is not bytes:
+            data = bytes(data)
+        out: List[Decoded] = []
+        parts = self._parts
+        n = len(data)
+        pos = 0
+        maxsize = self.max_message_size
+        while True:
+            avail = n - pos
+            if avail < 2:
+                need = 2
+                break
+            flags = data[pos]
+            if flags & LONG:
+                if avail < 9:
+                    need = 9
+                    break
+                size = int.from_bytes(data[pos + 1 : pos + 9], "big")
+                start = pos + 9
+            else:
+                size = data[pos + 1]
+                start = pos + 2
+            if flags & RESERVED:
+                raise RemoteProtocolError(
+                    ErrorReason.BAD_FRAME, f"peer sent a frame with reserved flag bits set (flags {flags:#04x})"
+                )
+            if flags & COMMAND:
+                if parts:
+                    raise RemoteProtocolError(
+                        ErrorReason.BAD_FRAME, "peer sent a command frame in the middle of a multipart message"
+                    )
+                if size > self.command_limit:
+                    raise RemoteProtocolError(
+                        ErrorReason.MESSAGE_TOO_LARGE,
+                        f"peer sent a {size}-byte command; the limit is {self.command_limit} bytes",
+                    )
+            elif maxsize >= 0 and self._size + size > maxsize:
+                raise RemoteProtocolError(
+                    ErrorReason.MESSAGE_TOO_LARGE,
+                    f"peer sent a message of at least {self._size + size} bytes; "
+                    f"the maximum message size is {maxsize} bytes",
+                )
+            end = start + size
+            if end > n:
+                need = end - pos
+                break
+            body = data[start:end]
+            pos = end
+            if flags & COMMAND:
+                out.append(body)
+            elif flags & MORE:
+                parts.append(body)
+                self._size += size
+            elif parts:
+                parts.append(body)
+                out.append(parts)
+                parts = self._parts = []
+                self._size = 0
+            else:
+                out.append([body])
+        self._need = need
+        if pos < n:
+            buf += memoryview(data)[pos:]
+        return out

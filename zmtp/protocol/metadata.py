@@ -1,0 +1,68 @@
+"""Metadata properties carried by READY (and the mechanisms' INITIATE/WELCOME) commands.
+
+RFC 37 section 3.5: each property is a 1-byte name length, the name, a 4-byte (network order) value
+length, the value.  Every length is checked against what is left of the body, so a lying length is a
+protocol error and never an out-of-range read or a large allocation.  Property names are
+case-insensitive (RFC 37; libzmq compares them with ``strcasecmp`` semantics), so they are kept
+lower-cased here while the original spelling is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterable, Mapping, Tuple
+
+from .errors import ErrorReason, LocalProtocolError, RemoteProtocolError
+
+SOCKET_TYPE = "socket-type"
+IDENTITY = "identity"
+
+
+def encode_metadata(properties: Mapping[str, bytes] | Iterable[Tuple[str, bytes]]) -> bytes:
+    """Encode properties in order (pass a dict or pairs)."""
+    items = properties.items() if isinstance(properties, Mapping) else properties
+    chunks = []
+    for name, value in items:
+        raw = name.encode("ascii")
+        if not 0 < len(raw) < 256:
+            raise LocalProtocolError(
+                ErrorReason.INVALID_ARGUMENT, f"metadata name must be 1-255 bytes: {name!r}"
+            )
+        chunks.append(bytes((len(raw),)) + raw + len(value).to_bytes(4, "big") + bytes(value))
+    return b"".join(chunks)
+
+
+def decode_metadata(data: bytes, command: str = "READY") -> Dict[str, bytes]:
+    """Decode a property list; names are returned lower-cased (they compare case-insensitively)."""
+    props: Dict[str, bytes] = {}
+    pos = 0
+    n = len(data)
+    while pos < n:
+        name_len = data[pos]
+        pos += 1
+        if name_len == 0 or pos + name_len > n:
+            raise RemoteProtocolError(
+                ErrorReason.BAD_METADATA,
+                f"peer's {command} has a property name length {name_len} that does not fit the command",
+            )
+        raw_name = data[pos : pos + name_len]
+        pos += name_len
+        if pos + 4 > n:
+            raise RemoteProtocolError(
+                ErrorReason.BAD_METADATA, f"peer's {command} ends inside a property value length"
+            )
+        value_len = int.from_bytes(data[pos : pos + 4], "big")
+        pos += 4
+        if pos + value_len > n:
+            raise RemoteProtocolError(
+                ErrorReason.BAD_METADATA,
+                f"peer's {command} property value length {value_len} exceeds the {n - pos} bytes left",
+            )
+        try:
+            name = raw_name.decode("ascii")
+        except UnicodeDecodeError:
+            raise RemoteProtocolError(
+                ErrorReason.BAD_METADATA, f"peer's {command} has a non-ASCII property name {raw_name!r}"
+            ) from None
+        props[name.lower()] = bytes(data[pos : pos + value_len])
+        pos += value_len
+    return props
