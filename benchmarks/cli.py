@@ -187,7 +187,12 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         help="workloads: {} (repeatable/comma-sep)".format(", ".join(WORKLOADS)),
     )
     ap.add_argument("--transport", action="append", default=None, help="tcp, ipc, inproc (default all)")
-    ap.add_argument("--timeout", type=float, default=60.0, help="seconds before a run is killed (default 60)")
+    ap.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds before a run is killed (default 60, 15 with --quick)",
+    )
     ap.add_argument("--pypy", default=None, help="path to pypy3 (default: found on PATH)")
     ap.add_argument("--json", metavar="FILE", help="save all results as JSON")
     return ap.parse_args(argv)
@@ -201,7 +206,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     impls = _split(args.impl) or list(IMPL_CHOICES)
     only = _split(args.only) or None
-    transports = tuple(_split(args.transport)) or ("tcp", "ipc", "inproc")
+    # --quick: tcp only (unless --transport says otherwise), fewer sizes, shorter runs and timeouts
+    transports = tuple(_split(args.transport)) or (("tcp",) if args.quick else ("tcp", "ipc", "inproc"))
+    timeout = args.timeout if args.timeout is not None else (15.0 if args.quick else 60.0)
     for x in impls:
         if x not in IMPL_CHOICES:
             sys.exit("unknown --impl {!r} (choose from {})".format(x, ", ".join(IMPL_CHOICES)))
@@ -210,7 +217,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             sys.exit("unknown --only {!r} (choose from {})".format(x, ", ".join(WORKLOADS)))
     repeat = args.repeat if args.repeat is not None else (1 if args.quick else 5)
     pypy = args.pypy or shutil.which("pypy3")
-    settings = Settings(quick=args.quick, timeout=args.timeout, transports=transports)
+    settings = Settings(quick=args.quick, timeout=timeout, transports=transports)
     zmq_family, raw_family, notes = find_interps(impls, pypy)
     info = machine_info(pypy if "pypy" in impls else None)
     print(header_line(info), flush=True)
@@ -294,7 +301,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             "settings": {
                 "repeat": repeat,
                 "quick": args.quick,
-                "timeout": args.timeout,
+                "timeout": timeout,
                 "impls": impls,
                 "transports": list(transports),
                 "root": ROOT,

@@ -19,6 +19,18 @@ def vm_rss_kib() -> int:
     return -1
 
 
+def cpus_allowed() -> str:
+    """``Cpus_allowed_list`` of this process (works on PyPy, which lacks os.sched_getaffinity)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Cpus_allowed_list:"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
 def pin_to(cpu: Optional[int]) -> None:
     """Pin this process to one CPU (no-op for None or where unsupported)."""
     if cpu is None:

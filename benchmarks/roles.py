@@ -16,7 +16,7 @@ import struct
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from benchmarks.common import latency_summary, raise_nofile, vm_rss_kib
+from benchmarks.common import cpus_allowed, latency_summary, raise_nofile, vm_rss_kib
 
 Params = Dict[str, Any]
 Announce = Callable[[Params], None]
@@ -141,6 +141,7 @@ def lat_client(zmq: Any, ctx: Any, p: Params) -> Params:
         recv()
         out = latency_summary(samples)
         out["truncated"] = len(samples) < p["count"]
+        out["cpus"] = cpus_allowed()
         return out
     finally:
         _close(s)
@@ -416,7 +417,9 @@ def raw_ping(zmq: Any, ctx: Any, p: Params) -> Params:
             samples.append(t1 - t0)
             if t1 > deadline:
                 break
-        return latency_summary(samples)
+        out = latency_summary(samples)
+        out["cpus"] = cpus_allowed()
+        return out
     finally:
         c.close()
 

@@ -6,6 +6,7 @@ import json
 import os
 import queue
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -14,6 +15,9 @@ from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GRACE_S = 3.0  # how long a finished group may take to exit before it is killed
+
+
+_PIN_EXEC = "import os, sys; os.sched_setaffinity(0, {int(sys.argv[1])}); os.execv(sys.argv[2], sys.argv[2:])"
 
 
 class BenchTimeout(Exception):
@@ -45,10 +49,20 @@ def worker_env() -> Dict[str, str]:
 class Worker:
     """A ``python -m benchmarks.worker`` subprocess whose stdout events go to a shared queue."""
 
-    def __init__(self, name: str, interp: Interp, args: Sequence[str], events: queue.Queue[Tuple[str, Any]]):
+    def __init__(
+        self,
+        name: str,
+        interp: Interp,
+        args: Sequence[str],
+        events: queue.Queue[Tuple[str, Any]],
+        cpu: Optional[int] = None,
+    ):
         self.name = name
         self.stderr: IO[bytes] = tempfile.TemporaryFile()
         cmd = [interp.exe, "-m", "benchmarks.worker", "--impl", interp.impl, *args]
+        if cpu is not None:
+            # PyPy has no os.sched_setaffinity: pin from a CPython trampoline, the affinity survives exec
+            cmd = [sys.executable, "-c", _PIN_EXEC, str(cpu), *cmd]
         self.proc = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
@@ -104,10 +118,6 @@ def _params_arg(params: Dict[str, Any]) -> List[str]:
     return ["--params", json.dumps(params)]
 
 
-def _cpu_arg(cpu: Optional[int]) -> List[str]:
-    return [] if cpu is None else ["--cpu", str(cpu)]
-
-
 def _next(events: queue.Queue[Tuple[str, Any]], deadline: float) -> Tuple[str, Any]:
     left = deadline - time.monotonic()
     if left <= 0:
@@ -140,9 +150,7 @@ def run_group(
     workers: Dict[str, Worker] = {}
     results: Dict[str, Any] = {}
     try:
-        srv = Worker(
-            "server", interp, ["--role", server_role, *_params_arg(params), *_cpu_arg(server_cpu)], events
-        )
+        srv = Worker("server", interp, ["--role", server_role, *_params_arg(params)], events, server_cpu)
         workers["server"] = srv
         info: Optional[Dict[str, Any]] = None
         while info is None:
@@ -158,7 +166,7 @@ def run_group(
             cparams = dict(params, index=i, **info)
             name = f"client{i}"
             workers[name] = Worker(
-                name, interp, ["--role", client_role, *_params_arg(cparams), *_cpu_arg(cpus[i])], events
+                name, interp, ["--role", client_role, *_params_arg(cparams)], events, cpus[i]
             )
         needed = set()
         if need_server:

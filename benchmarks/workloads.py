@@ -17,7 +17,7 @@ WORKLOADS = ("push-pull", "req-rep", "pub-sub", "dealers", "raw")
 
 # Message counts tuned so one pyzmq run takes roughly 0.5-1 s on a 2-vCPU VM (see README). A run that goes
 # past max_seconds stops early and reports the rate so far, so a slow implementation costs bounded time.
-THROUGHPUT_COUNTS = {16: 1_000_000, 256: 800_000, 4 * KIB: 300_000, 64 * KIB: 30_000, MIB: 1_500}
+THROUGHPUT_COUNTS = {16: 600_000, 256: 500_000, 4 * KIB: 100_000, 64 * KIB: 10_000, MIB: 800}
 THROUGHPUT_SIZES = (16, 256, 4 * KIB, 64 * KIB, MIB)
 LATENCY_SIZES = (16, 4 * KIB)
 
@@ -27,6 +27,14 @@ class Settings:
     quick: bool = False
     timeout: float = 60.0
     transports: Tuple[str, ...] = ("tcp", "ipc", "inproc")
+
+    @property
+    def throughput_sizes(self) -> Tuple[int, ...]:
+        return (16, 4 * KIB, MIB) if self.quick else THROUGHPUT_SIZES
+
+    @property
+    def latency_sizes(self) -> Tuple[int, ...]:
+        return (16,) if self.quick else LATENCY_SIZES
 
     @property
     def scale(self) -> float:
@@ -152,7 +160,7 @@ def available_pinnings() -> List[Tuple[str, Optional[int], Optional[int]]]:
 def push_pull_cases(s: Settings) -> List[Case]:
     cases = []
     for transport in s.transports:
-        for size in THROUGHPUT_SIZES:
+        for size in s.throughput_sizes:
             count = max(100, int(THROUGHPUT_COUNTS[size] * s.scale))
 
             def run(
@@ -189,12 +197,12 @@ LATENCY_METRICS = [Metric("median_us", "median us", fmt_us), Metric("p99_us", "p
 
 def req_rep_cases(s: Settings) -> List[Case]:
     cases = []
-    count = max(500, int(20_000 * s.scale))
-    warmup = max(100, int(1000 * s.scale))
+    count = max(500, int(10_000 * s.scale))
+    warmup = 1000  # also lets the PyPy JIT warm up
     for transport in s.transports:
         pins = available_pinnings() if transport != "inproc" else [PINNINGS[0]]
         for label, scpu, ccpu in pins:
-            for size in LATENCY_SIZES:
+            for size in s.latency_sizes:
 
                 def run(
                     interp: Interp,
@@ -228,7 +236,7 @@ def req_rep_cases(s: Settings) -> List[Case]:
                             )["clients"][0]
                     finally:
                         cleanup_ipc(addr)
-                    return {"median_us": r["median_us"], "p99_us": r["p99_us"]}
+                    return {"median_us": r["median_us"], "p99_us": r["p99_us"], "cpus": r.get("cpus", "?")}
 
                 cases.append(
                     Case("req-rep", size, transport, label, "zmq", LATENCY_METRICS, run, title="REQ<->REP")
@@ -342,11 +350,11 @@ def raw_cases(s: Settings) -> List[Case]:
             "raw", MIB, "tcp", "", "raw", [Metric("mb_per_s", "MB/s", fmt_mb)], bulk, title="raw socket bulk"
         )
     )
-    count = max(500, int(20_000 * s.scale))
+    count = max(500, int(10_000 * s.scale))
     for label, scpu, ccpu in available_pinnings():
 
         def ping(interp: Interp, scpu: Optional[int] = scpu, ccpu: Optional[int] = ccpu) -> Dict[str, float]:
-            params = {"size": 16, "count": count, "warmup": 200, "max_seconds": s.max_seconds}
+            params = {"size": 16, "count": count, "warmup": 1000, "max_seconds": s.max_seconds}
             r = run_group(
                 interp,
                 "raw_pong",
@@ -358,7 +366,7 @@ def raw_cases(s: Settings) -> List[Case]:
                 need_clients=True,
                 timeout=s.timeout,
             )["clients"][0]
-            return {"median_us": r["median_us"], "p99_us": r["p99_us"]}
+            return {"median_us": r["median_us"], "p99_us": r["p99_us"], "cpus": r.get("cpus", "?")}
 
         cases.append(
             Case("raw", 16, "tcp", label, "raw", LATENCY_METRICS, ping, title="raw socket ping-pong")

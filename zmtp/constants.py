@@ -174,6 +174,7 @@ MORE = MessageOption.MORE
 RCVMORE = SocketOption.RCVMORE
 NULL, PLAIN, CURVE = SecurityMechanism.NULL, SecurityMechanism.PLAIN, SecurityMechanism.CURVE
 
+globals().update({name: member for name, member in SocketType.__members__.items()})
 globals().update({name: member for name, member in SocketOption.__members__.items()})
 globals().update({name: member for name, member in Errno.__members__.items()})
 

@@ -46,6 +46,8 @@ class Options:
     backlog: int = 100
     sndbuf: int = -1
     rcvbuf: int = -1
+    #: zmtp's own knob: the ZMTP minor version we advertise (1 = 3.1, 0 = 3.0).
+    zmtp_minor: int = 1
     # security (PLAIN / CURVE land later; NULL is the default)
     mechanism: int = 0
     plain_server: bool = False

@@ -45,7 +45,8 @@ class Pipe:
 
     __slots__ = (
         "outbound", "inbound", "sndhwm", "rcvhwm", "routing_id", "peer_identity", "peer_socket_type",
-        "pattern", "on_outbound", "on_inbound_space", "active", "closed", "zmtp_version", "data",
+        "pattern", "on_outbound", "on_inbound_space", "on_drained", "active", "closed", "zmtp_version",
+        "data",
     )
 
     def __init__(
@@ -74,7 +75,10 @@ class Pipe:
         self.on_inbound_space: Optional[Callable[[Pipe], None]] = None
         #: True while the transport carries this pipe (a live connection, or inproc).
         self.active = True
+        #: True once the peer is gone for good: nothing more is written, what arrived is still read.
         self.closed = False
+        #: Transport hook: called when a closed pipe's last inbound message has been read.
+        self.on_drained: Optional[Callable[[Pipe], None]] = None
         #: The ZMTP minor version the peer speaks (0 for 3.0, 1 for 3.1); 1 for inproc.
         self.zmtp_version = 1
         #: Free slot for the transport's own bookkeeping.
@@ -82,8 +86,8 @@ class Pipe:
 
     # -- pattern side ---------------------------------------------------------------------------
     def writable(self) -> bool:
-        """True when one more message fits under SNDHWM."""
-        return self.sndhwm <= 0 or len(self.outbound) < self.sndhwm
+        """True when one more message fits under SNDHWM (never once the pipe is closed)."""
+        return (self.sndhwm <= 0 or len(self.outbound) < self.sndhwm) and not self.closed
 
     def write(self, item: OutboundItem) -> None:
         """Queue a message (or a subscription change) for the peer.  The caller checked writable()."""
@@ -101,6 +105,8 @@ class Pipe:
         msg = inbound.popleft()
         if was_full and self.on_inbound_space is not None:
             self.on_inbound_space(self)
+        if not inbound and self.closed and self.on_drained is not None:
+            self.on_drained(self)
         return msg
 
     def readable(self) -> bool:

@@ -200,6 +200,8 @@ class Connection:
                     events.append(Message(item))
             else:
                 self._on_command(item, events, now)  # type: ignore[arg-type]
+                if self.state is ConnectionState.CLOSED:
+                    break  # the peer sent ERROR: whatever follows it is not ours to deliver
                 sink = self.message_sink
         return events
 
@@ -337,6 +339,8 @@ class Connection:
     # -- time --------------------------------------------------------------------------------------
     def next_deadline(self) -> Optional[float]:
         """When the driver must next call :meth:`handle_timer` (None: no timer needed)."""
+        if self.state is ConnectionState.CLOSED:
+            return None
         times = [
             t
             for t in (self._handshake_deadline, self._next_ping, self._pong_deadline, self._ttl_deadline)

@@ -1,0 +1,260 @@
+"""Shared helpers for the tests of the sans-IO core (``zmtp.protocol``).
+
+The wire bytes here are written out by hand (``struct``/``bytes``), not produced by the core's own
+encoders, so a decoder test cannot pass merely because encoder and decoder share a mistake.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+from zmtp.protocol import (
+    Connection,
+    ConnectionState,
+    Event,
+    PongReceived,
+    RemoteProtocolError,
+)
+
+# -- hand-written wire bytes ------------------------------------------------------------------------
+
+MORE = 0x01
+LONG = 0x02
+COMMAND = 0x04
+
+
+def greeting(
+    minor: int = 1,
+    *,
+    major: int = 3,
+    mechanism: bytes = b"NULL",
+    as_server: int = 0,
+    padding: bytes = bytes(8),
+    filler: bytes = bytes(31),
+) -> bytes:
+    """A 64-byte ZMTP 3.x greeting as RFC 23/37 lay it out."""
+    assert len(padding) == 8 and len(filler) == 31
+    return (
+        b"\xff" + padding + b"\x7f" + bytes((major, minor)) + mechanism.ljust(20, b"\x00")
+        + bytes((as_server,)) + filler
+    )
+
+
+def libzmq_greeting(routing_id_len: int = 0, minor: int = 1) -> bytes:
+    """What libzmq sends: routing-id length + 1 in the signature padding, as-server 0."""
+    return greeting(minor, padding=struct.pack(">Q", routing_id_len + 1))
+
+
+def frame(body: bytes, *, more: bool = False, command: bool = False, long: Optional[bool] = None) -> bytes:
+    flags = (MORE if more else 0) | (COMMAND if command else 0)
+    if long is None:
+        long = len(body) > 255
+    if long:
+        return bytes((flags | LONG,)) + struct.pack(">Q", len(body)) + body
+    return bytes((flags, len(body))) + body
+
+
+def message(*frames: bytes) -> bytes:
+    """A multipart data message (MORE on every frame but the last)."""
+    last = len(frames) - 1
+    return b"".join(frame(f, more=i < last) for i, f in enumerate(frames))
+
+
+def command(name: bytes, data: bytes = b"") -> bytes:
+    return frame(bytes((len(name),)) + name + data, command=True)
+
+
+def prop(name: Union[str, bytes], value: bytes) -> bytes:
+    raw = name.encode() if isinstance(name, str) else name
+    return bytes((len(raw),)) + raw + struct.pack(">I", len(value)) + value
+
+
+def ready(socket_type: str = "ROUTER", identity: Optional[bytes] = None, *extra: bytes) -> bytes:
+    body = prop("Socket-Type", socket_type.encode())
+    if identity is not None:
+        body += prop("Identity", identity)
+    return command(b"READY", body + b"".join(extra))
+
+
+def ping(ttl_deciseconds: int = 0, context: bytes = b"") -> bytes:
+    return command(b"PING", struct.pack(">H", ttl_deciseconds) + context)
+
+
+def handshake(socket_type: str = "ROUTER", minor: int = 1, identity: Optional[bytes] = None) -> bytes:
+    """A peer's whole handshake: greeting then READY."""
+    return greeting(minor) + ready(socket_type, identity)
+
+
+# -- feeding ------------------------------------------------------------------------------------------
+
+FEED_MODES = ("whole", "bytewise", "trailing")
+
+#: A PONG command frame: the "trailing data" appended after a case (its first 3 bytes complete nothing).
+TAIL = command(b"PONG", b"tail")
+TAIL_SPLIT = 3
+
+
+def feed(conn: Connection, data: bytes, mode: str = "whole", now: float = 0.0) -> List[Event]:
+    """Feed ``data`` whole, one byte at a time, or followed by the start of another frame.
+
+    In "trailing" mode the first bytes of :data:`TAIL` ride along with ``data``; they must produce no
+    event, and (when the connection is established) the rest of TAIL must then complete a PONG.
+    """
+    if mode == "whole":
+        return conn.receive_data(data, now)
+    if mode == "bytewise":
+        events: List[Event] = []
+        for i in range(len(data)):
+            events += conn.receive_data(data[i : i + 1], now)
+        return events
+    if mode == "trailing":
+        events = conn.receive_data(data + TAIL[:TAIL_SPLIT], now)
+        if conn.state is ConnectionState.ESTABLISHED:
+            rest = conn.receive_data(TAIL[TAIL_SPLIT:], now)
+            assert rest == [PongReceived(b"tail")], rest
+        return events
+    raise ValueError(mode)
+
+
+def chunks(data: bytes, cuts: Sequence[int]) -> List[bytes]:
+    """Split ``data`` at the (sorted, deduplicated) offsets ``cuts``."""
+    points = sorted({c for c in cuts if 0 < c < len(data)})
+    out = []
+    prev = 0
+    for p in points + [len(data)]:
+        out.append(data[prev:p])
+        prev = p
+    return [c for c in out if c]
+
+
+def established(
+    local: Union[str, int] = "DEALER",
+    peer: str = "ROUTER",
+    *,
+    peer_minor: int = 1,
+    peer_identity: Optional[bytes] = None,
+    now: float = 0.0,
+    **kwargs: object,
+) -> Connection:
+    """A Connection that has completed the NULL handshake with a hand-written peer; output drained."""
+    conn = Connection(local, now=now, **kwargs)  # type: ignore[arg-type]
+    conn.receive_data(greeting(peer_minor) + ready(peer, peer_identity), now)
+    assert conn.state is ConnectionState.ESTABLISHED
+    conn.data_to_send()
+    return conn
+
+
+def joined(conn: Connection) -> bytes:
+    return b"".join(conn.data_to_send())
+
+
+# -- two cores wired together in memory ----------------------------------------------------------------
+
+
+class ConnectionPair:
+    """Two Connections shuttling ``data_to_send()`` into each other's ``receive_data()``.
+
+    ``split`` (optional) cuts every transfer into chunks, to exercise partial reads.  Events and the
+    RemoteProtocolError each side raised (if any) are collected per side.
+    """
+
+    def __init__(
+        self,
+        a: Connection,
+        b: Connection,
+        split: Optional[Callable[[bytes], List[bytes]]] = None,
+    ) -> None:
+        self.a = a
+        self.b = b
+        self.split = split
+        self.events: Dict[str, List[Event]] = {"a": [], "b": []}
+        self.errors: Dict[str, Optional[RemoteProtocolError]] = {"a": None, "b": None}
+
+    def _deliver(self, src: Connection, dst: Connection, key: str, now: float) -> bool:
+        out = src.data_to_send()
+        if not out:
+            return False
+        data = b"".join(out)
+        for piece in self.split(data) if self.split else [data]:
+            try:
+                self.events[key] += dst.receive_data(piece, now)
+            except RemoteProtocolError as exc:
+                self.errors[key] = exc
+        return True
+
+    def pump(self, now: float = 0.0, max_rounds: int = 100) -> Tuple[List[Event], List[Event]]:
+        """Shuttle until both sides are quiet; returns (and clears) the events of a and of b."""
+        for _ in range(max_rounds):
+            moved_ab = self._deliver(self.a, self.b, "b", now)
+            moved_ba = self._deliver(self.b, self.a, "a", now)
+            if not (moved_ab or moved_ba):
+                break
+        else:  # pragma: no cover
+            raise AssertionError("the pair never went quiet")
+        ea, eb = self.events["a"], self.events["b"]
+        self.events = {"a": [], "b": []}
+        return ea, eb
+
+
+# -- driving a core over a real socket (live tests) ------------------------------------------------------
+
+
+class SocketDriver:
+    """A tiny blocking I/O loop around one Connection and one connected plain socket."""
+
+    def __init__(self, conn: Connection, sock: socket.socket) -> None:
+        self.conn = conn
+        self.sock = sock
+        self.events: List[Event] = []
+
+    def flush(self) -> None:
+        for buf in self.conn.data_to_send():
+            self.sock.sendall(buf)
+
+    def step(self, timeout: float = 0.05) -> List[Event]:
+        """Flush, wait up to ``timeout`` for bytes, feed them, fire due timers, flush again."""
+        self.flush()
+        now = time.monotonic()
+        deadline = self.conn.next_deadline()
+        if deadline is not None:
+            timeout = max(0.001, min(timeout, deadline - now))
+        self.sock.settimeout(timeout)
+        new: List[Event] = []
+        try:
+            data = self.sock.recv(1 << 20)
+        except socket.timeout:
+            data = None
+        except ConnectionError:
+            data = b""
+        if data is not None:
+            new = self.conn.receive_data(data, time.monotonic())
+        deadline = self.conn.next_deadline()
+        if deadline is not None and time.monotonic() >= deadline:
+            self.conn.handle_timer(time.monotonic())
+        self.flush()
+        self.events += new
+        return new
+
+    def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 5.0) -> Event:
+        """Step until an event satisfying ``predicate`` arrives (searching earlier ones first)."""
+        end = time.monotonic() + timeout
+        seen = 0
+        while True:
+            for ev in self.events[seen:]:
+                if predicate(ev):
+                    self.events.remove(ev)
+                    return ev
+            seen = len(self.events)
+            if time.monotonic() > end:
+                raise AssertionError(f"timed out waiting; events so far: {self.events!r}")
+            self.step()
+
+    def run_for(self, seconds: float) -> List[Event]:
+        end = time.monotonic() + seconds
+        start = len(self.events)
+        while time.monotonic() < end:
+            self.step(min(0.05, max(0.001, end - time.monotonic())))
+        return self.events[start:]

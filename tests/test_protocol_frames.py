@@ -1,0 +1,262 @@
+"""Framing (RFC 23 / RFC 37 section 3.3): the FrameDecoder, encode_frames, and size limits."""
+
+from __future__ import annotations
+
+import struct
+from typing import List
+
+import pytest
+from helpers_protocol import FEED_MODES, command, established, feed, frame, message
+
+from zmtp.protocol import (
+    ConnectionState,
+    ErrorReason,
+    FrameDecoder,
+    Message,
+    RemoteProtocolError,
+    encode_frames,
+)
+from zmtp.protocol.frames import Decoded, encode_command, frame_header
+
+
+def decode(data: bytes, mode: str = "whole", decoder: FrameDecoder | None = None) -> List[Decoded]:
+    dec = decoder if decoder is not None else FrameDecoder()
+    if mode == "whole":
+        return dec.feed(data)
+    if mode == "bytewise":
+        out: List[Decoded] = []
+        for i in range(len(data)):
+            out += dec.feed(data[i : i + 1])
+        return out
+    if mode == "trailing":
+        # the start of another frame rides along and completes nothing
+        out = dec.feed(data + b"\x02\x00\x00")
+        assert dec.buffered == 3
+        assert dec.feed(b"\x00\x00\x00\x00\x00\x01Z") == [[b"Z"]]
+        return out
+    raise ValueError(mode)
+
+
+CASES = [
+    ("empty frame", frame(b""), [[b""]]),
+    ("short frame", frame(b"hello"), [[b"hello"]]),
+    ("255 bytes short", frame(b"x" * 255), [[b"x" * 255]]),
+    ("256 bytes long", frame(b"y" * 256), [[b"y" * 256]]),
+    ("long flag on a small frame", frame(b"abc", long=True), [[b"abc"]]),
+    ("long empty frame", frame(b"", long=True), [[b""]]),
+    ("multipart", message(b"a", b"", b"c" * 300, b""), [[b"a", b"", b"c" * 300, b""]]),
+    ("two messages", message(b"1") + message(b"2", b"3"), [[b"1"], [b"2", b"3"]]),
+    ("command", command(b"PING", b"\x00\x00"), [b"\x04PING\x00\x00"]),
+    ("long command", frame(b"\x05READY" + b"m" * 300, command=True), [b"\x05READY" + b"m" * 300]),
+    ("command then message", command(b"X") + message(b"m"), [b"\x01X", [b"m"]]),
+    ("message then command", message(b"m", b"n") + command(b"X"), [[b"m", b"n"], b"\x01X"]),
+]
+
+
+@pytest.mark.parametrize("mode", FEED_MODES)
+@pytest.mark.parametrize("name, data, expected", CASES, ids=[c[0] for c in CASES])
+def test_decoder_cases(name: str, data: bytes, expected: List[Decoded], mode: str) -> None:
+    dec = FrameDecoder()
+    assert decode(data, mode, dec) == expected
+    assert all(type(p) is bytes for item in expected for p in (item if isinstance(item, list) else [item]))
+
+
+def test_decoder_returns_bytes_even_from_bytearray_and_memoryview() -> None:
+    data = message(b"ab", b"cd")
+    for wrapped in (bytearray(data), memoryview(data)):
+        out = FrameDecoder().feed(wrapped)  # type: ignore[arg-type]
+        assert out == [[b"ab", b"cd"]]
+        assert all(type(p) is bytes for p in out[0])
+
+
+@pytest.mark.parametrize("bit", [0x08, 0x10, 0x20, 0x40, 0x80])
+@pytest.mark.parametrize("base", [0x00, 0x03, 0x04])
+def test_reserved_flag_bits_are_bad_frame(bit: int, base: int) -> None:
+    dec = FrameDecoder()
+    header = bytes((base | bit,)) + (struct.pack(">Q", 1) if base & 0x02 else b"\x01")
+    with pytest.raises(RemoteProtocolError) as info:
+        dec.feed(header)  # the header alone is enough to judge
+    assert info.value.reason is ErrorReason.BAD_FRAME
+
+
+def test_command_in_the_middle_of_a_multipart_message() -> None:
+    dec = FrameDecoder()
+    assert dec.feed(frame(b"part", more=True)) == []
+    with pytest.raises(RemoteProtocolError) as info:
+        dec.feed(command(b"PING", b"\x00\x00"))
+    assert info.value.reason is ErrorReason.BAD_FRAME
+
+
+def test_command_in_the_middle_judged_at_its_header() -> None:
+    dec = FrameDecoder()
+    with pytest.raises(RemoteProtocolError) as info:
+        dec.feed(frame(b"part", more=True) + b"\x04\x10")  # 16-byte command body not yet sent
+    assert info.value.reason is ErrorReason.BAD_FRAME
+
+
+# -- size limits -----------------------------------------------------------------------------------------
+
+
+def test_huge_frame_header_with_limit_fails_immediately() -> None:
+    dec = FrameDecoder(max_message_size=1 << 20)
+    with pytest.raises(RemoteProtocolError) as info:
+        dec.feed(b"\x02" + struct.pack(">Q", 2**62))
+    assert info.value.reason is ErrorReason.MESSAGE_TOO_LARGE
+    assert dec.buffered <= 9
+
+
+def test_huge_frame_header_fed_bytewise_fails_at_last_size_byte() -> None:
+    dec = FrameDecoder(max_message_size=100)
+    header = b"\x02" + struct.pack(">Q", 2**62)
+    for b in header[:-1]:
+        assert dec.feed(bytes((b,))) == []
+    with pytest.raises(RemoteProtocolError):
+        dec.feed(header[-1:])
+
+
+def test_huge_frame_without_limit_does_not_allocate_up_front() -> None:
+    dec = FrameDecoder(max_message_size=-1)
+    assert dec.feed(b"\x02" + struct.pack(">Q", 2**62) + b"abc") == []
+    assert dec.buffered < 64
+    for _ in range(100):
+        dec.feed(b"z" * 100)
+    assert dec.buffered < 64 + 100 * 100
+
+
+def test_huge_command_header_fails_immediately() -> None:
+    dec = FrameDecoder(command_limit=1000)
+    with pytest.raises(RemoteProtocolError) as info:
+        dec.feed(b"\x06" + struct.pack(">Q", 2**62))
+    assert info.value.reason is ErrorReason.MESSAGE_TOO_LARGE
+
+
+@pytest.mark.parametrize("limit", [0, 1, 255, 256, 1000])
+def test_single_frame_at_and_over_the_limit(limit: int) -> None:
+    assert FrameDecoder(max_message_size=limit).feed(frame(b"q" * limit)) == [[b"q" * limit]]
+    dec = FrameDecoder(max_message_size=limit)
+    with pytest.raises(RemoteProtocolError) as info:
+        dec.feed(frame(b"q" * (limit + 1))[:9])  # header (+ a little body) only
+    assert info.value.reason is ErrorReason.MESSAGE_TOO_LARGE
+
+
+def test_limit_bounds_the_whole_multipart_message() -> None:
+    dec = FrameDecoder(max_message_size=10)
+    assert dec.feed(message(b"12345", b"12345")) == [[b"12345", b"12345"]]
+    assert dec.feed(frame(b"123456", more=True)) == []
+    assert dec.buffered == 6
+    with pytest.raises(RemoteProtocolError) as info:
+        dec.feed(b"\x00\x05")  # 6 + 5 > 10, judged at the header
+    assert info.value.reason is ErrorReason.MESSAGE_TOO_LARGE
+
+
+def test_unlimited_accepts_large_frames() -> None:
+    big = b"\xab" * (3 << 20)
+    assert FrameDecoder(max_message_size=-1).feed(frame(big)) == [[big]]
+
+
+def test_connection_limit_checked_at_header() -> None:
+    conn = established("DEALER", "ROUTER", max_message_size=1000)
+    with pytest.raises(RemoteProtocolError) as info:
+        conn.receive_data(b"\x02" + struct.pack(">Q", 2**62))
+    assert info.value.reason is ErrorReason.MESSAGE_TOO_LARGE
+    assert conn._decoder.buffered < 100
+    assert conn.state is ConnectionState.CLOSED
+
+
+def test_connection_large_frame_at_limit() -> None:
+    conn = established("DEALER", "ROUTER", max_message_size=5000)
+    assert conn.receive_data(frame(b"z" * 5000)) == [Message([b"z" * 5000])]
+
+
+def test_connection_unlimited_huge_header_buffers_little() -> None:
+    conn = established("DEALER", "ROUTER")
+    assert conn.receive_data(b"\x02" + struct.pack(">Q", 2**62) + b"x" * 10) == []
+    assert conn._decoder.buffered < 100
+
+
+# -- linear buffering ----------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(30)
+def test_many_small_frames_in_small_chunks() -> None:
+    n = 100_000
+    data = b"".join(frame(b"%05d" % (i % 100000)) for i in range(n))
+    for step in (7, 13):  # aligned with the 7-byte frames, then not
+        dec = FrameDecoder()
+        out: List[Decoded] = []
+        for i in range(0, len(data), step):
+            out += dec.feed(data[i : i + step])
+        assert len(out) == n
+        assert out[0] == [b"00000"] and out[-1] == [b"%05d" % ((n - 1) % 100000)]
+        assert dec.buffered == 0
+
+
+@pytest.mark.timeout(30)
+def test_large_frame_in_small_pieces() -> None:
+    body = bytes(range(256)) * 4096 * 4  # 4 MiB
+    data = frame(body)
+    dec = FrameDecoder()
+    out: List[Decoded] = []
+    for i in range(0, len(data), 1000):
+        out += dec.feed(data[i : i + 1000])
+        assert dec.buffered <= len(data)
+    assert out == [[body]]
+    assert dec.buffered == 0
+
+
+@pytest.mark.timeout(30)
+def test_many_frame_multipart_in_one_byte_pieces() -> None:
+    parts = [bytes((i % 256,)) * (i % 5) for i in range(5000)]
+    data = message(*parts)
+    dec = FrameDecoder()
+    out: List[Decoded] = []
+    for i in range(len(data)):
+        out += dec.feed(data[i : i + 1])
+    assert out == [parts]
+
+
+# -- encoding ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "size, header",
+    [
+        (0, b"\x00\x00"),
+        (1, b"\x00\x01"),
+        (255, b"\x00\xff"),
+        (256, b"\x02" + struct.pack(">Q", 256)),
+        (70000, b"\x02" + struct.pack(">Q", 70000)),
+    ],
+)
+def test_encode_frames_headers(size: int, header: bytes) -> None:
+    body = b"b" * size
+    out: List[bytes] = []
+    encode_frames([body], out)
+    assert b"".join(out) == header + body
+    out = []
+    encode_frames([body, b""], out)
+    assert b"".join(out) == bytes((header[0] | 1,)) + header[1:] + body + b"\x00\x00"
+
+
+def test_encode_frames_large_frames_are_separate_buffers() -> None:
+    big = b"L" * 300
+    out: List[bytes] = []
+    encode_frames([b"s", big, b"t"], out, large=300)
+    assert out[1] == b"\x03" + struct.pack(">Q", 300)
+    assert out[2] is big
+    assert b"".join(out) == message(b"s", big, b"t")
+
+
+def test_frame_header_and_encode_command() -> None:
+    assert frame_header(5, 0x04) == b"\x04\x05"
+    assert frame_header(300, 0x04) == b"\x06" + struct.pack(">Q", 300)
+    assert encode_command(b"\x04PONG") == command(b"PONG")
+    assert encode_command(b"\x05READY" + b"m" * 300) == frame(b"\x05READY" + b"m" * 300, command=True)
+
+
+@pytest.mark.parametrize("mode", FEED_MODES)
+def test_multipart_through_connection(mode: str) -> None:
+    conn = established("DEALER", "ROUTER")
+    events = feed(conn, message(b"", b"x" * 256, b"") + message(b"solo"), mode)
+    assert events == [Message([b"", b"x" * 256, b""]), Message([b"solo"])]
+

@@ -1,0 +1,1 @@
+"""Transports: how pipes reach peers (tcp and ipc streams carrying ZMTP, and inproc)."""
