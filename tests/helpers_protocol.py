@@ -203,12 +203,20 @@ class ConnectionPair:
 
 
 class SocketDriver:
-    """A tiny blocking I/O loop around one Connection and one connected plain socket."""
+    """A tiny blocking I/O loop around one Connection and one connected plain socket.
+
+    Its clock counts seconds since the driver was made, so build the Connection with the default
+    ``now=0.0`` just before.
+    """
 
     def __init__(self, conn: Connection, sock: socket.socket) -> None:
         self.conn = conn
         self.sock = sock
         self.events: List[Event] = []
+        self._t0 = time.monotonic()
+
+    def now(self) -> float:
+        return time.monotonic() - self._t0
 
     def flush(self) -> None:
         for buf in self.conn.data_to_send():
@@ -217,10 +225,9 @@ class SocketDriver:
     def step(self, timeout: float = 0.05) -> List[Event]:
         """Flush, wait up to ``timeout`` for bytes, feed them, fire due timers, flush again."""
         self.flush()
-        now = time.monotonic()
         deadline = self.conn.next_deadline()
         if deadline is not None:
-            timeout = max(0.001, min(timeout, deadline - now))
+            timeout = max(0.001, min(timeout, deadline - self.now()))
         self.sock.settimeout(timeout)
         new: List[Event] = []
         try:
@@ -230,10 +237,10 @@ class SocketDriver:
         except ConnectionError:
             data = b""
         if data is not None:
-            new = self.conn.receive_data(data, time.monotonic())
+            new = self.conn.receive_data(data, self.now())
         deadline = self.conn.next_deadline()
-        if deadline is not None and time.monotonic() >= deadline:
-            self.conn.handle_timer(time.monotonic())
+        if deadline is not None and self.now() >= deadline:
+            self.conn.handle_timer(self.now())
         self.flush()
         self.events += new
         return new

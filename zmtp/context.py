@@ -120,7 +120,9 @@ class Context:
             raise ZMQError(Errno.EINVAL) from None
 
     # -- sockets -------------------------------------------------------------------------------
-    def socket(self, socket_type: int, socket_class: Optional[Callable[..., Socket]] = None, **kwargs: Any) -> Socket:
+    def socket(
+        self, socket_type: int, socket_class: Optional[Callable[..., Socket]] = None, **kwargs: Any
+    ) -> Socket:
         self._check_alive()
         cls = socket_class or Socket
         sock = cls(self, socket_type)
@@ -189,8 +191,11 @@ class Context:
     def _inproc_unbind(self, sock: Socket, name: str) -> None:
         if self._inproc.get(name) is sock:
             del self._inproc[name]
-        for link in [lk for lk in list(sock._inproc_links_bound) if lk.endpoint.endswith("://" + name)] \
-                if hasattr(sock, "_inproc_links_bound") else []:
+        for link in (
+            [lk for lk in list(sock._inproc_links_bound) if lk.endpoint.endswith("://" + name)]
+            if hasattr(sock, "_inproc_links_bound")
+            else []
+        ):
             link.close()
 
     def _inproc_connect(self, link: InprocLink, name: str) -> None:

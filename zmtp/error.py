@@ -18,7 +18,7 @@ _MESSAGES = {
 
 
 def strerror(errnum: int) -> str:
-    msg = _MESSAGES.get(errnum)  # type: ignore[call-overload]
+    msg: Optional[str] = _MESSAGES.get(errnum)  # type: ignore[call-overload]
     if msg is not None:
         return msg
     return os.strerror(errnum)

@@ -136,8 +136,9 @@ class Poller:
                 out.append((s, mask))
         return out
 
-    def _poll_one_context(self, ctx: Any, zsocks: List[Tuple[Socket, int]],
-                          deadline: Optional[float]) -> List[Tuple[Any, int]]:
+    def _poll_one_context(
+        self, ctx: Any, zsocks: List[Tuple[Socket, int]], deadline: Optional[float]
+    ) -> List[Tuple[Any, int]]:
         with ctx._lock:
             ready = self._ready(zsocks)
             if ready or (deadline is not None and deadline <= time.monotonic()):
@@ -170,8 +171,9 @@ class Poller:
                     except ValueError:
                         pass
 
-    def _poll_mixed(self, zsocks: List[Tuple[Socket, int]], fds: List[Tuple[Any, int]],
-                    deadline: Optional[float]) -> List[Tuple[Any, int]]:
+    def _poll_mixed(
+        self, zsocks: List[Tuple[Socket, int]], fds: List[Tuple[Any, int]], deadline: Optional[float]
+    ) -> List[Tuple[Any, int]]:
         if self._pipe_watcher is None:
             self._pipe_watcher = _PipeWatcher()
         watcher = self._pipe_watcher
@@ -203,7 +205,9 @@ class Poller:
                     watcher.reset()
                 for o, f in fds:
                     fd = _fileno(o)
-                    mask = (POLLIN if fd in r else 0) | (POLLOUT if fd in w else 0) | (POLLERR if fd in x else 0)
+                    mask = (
+                        (POLLIN if fd in r else 0) | (POLLOUT if fd in w else 0) | (POLLERR if fd in x else 0)
+                    )
                     if mask & f:
                         ready.append((o, mask & f))
                 if ready or (deadline is not None and time.monotonic() >= deadline):
@@ -221,12 +225,15 @@ class Poller:
                         pass
 
 
-def select(rlist: List[Any], wlist: List[Any], xlist: List[Any],
-           timeout: Optional[float] = None) -> Tuple[List[Any], List[Any], List[Any]]:
+def select(
+    rlist: List[Any], wlist: List[Any], xlist: List[Any], timeout: Optional[float] = None
+) -> Tuple[List[Any], List[Any], List[Any]]:
     """pyzmq's ``zmq.select``: timeout in seconds (None: forever)."""
     poller = Poller()
     for s in set(rlist) | set(wlist) | set(xlist):
-        flags = (POLLIN if s in rlist else 0) | (POLLOUT if s in wlist else 0) | (POLLERR if s in xlist else 0)
+        flags = (
+            (POLLIN if s in rlist else 0) | (POLLOUT if s in wlist else 0) | (POLLERR if s in xlist else 0)
+        )
         poller.register(s, flags)
     events = dict(poller.poll(None if timeout is None else timeout * 1000))
     return (

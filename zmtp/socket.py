@@ -16,15 +16,17 @@ import random
 import socket as _socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Set, Union
 
 from .constants import Errno, Flag, PollEvent, SocketOption, SocketType
 from .error import Again, ContextTerminated, ZMQBindError, ZMQError
 from .options import Options
 from .patterns import PATTERNS
+from .patterns.base import Pattern
 from .patterns.pipe import Pipe
 from .protocol import Connection, HandshakeComplete
 from .protocol.sockettypes import SOCKET_TYPE_NAMES
+from .reactor import Reactor
 from .sockopt import OPTION_NAMES, OPTIONS
 from .transport.endpoint import parse_endpoint
 from .transport.inproc import InprocLink
@@ -38,8 +40,9 @@ _SNDMORE = int(Flag.SNDMORE)
 #: Socket types whose connecting side keeps one pipe across reconnects (libzmq: the session's pipe
 #: exists from connect() on unless IMMEDIATE).  Publishers and subscribers rebuild their
 #: subscription state per connection and ROUTER routes by the identity each handshake brings.
-_PERSISTENT_PIPES = frozenset({SocketType.PAIR, SocketType.REQ, SocketType.REP, SocketType.DEALER,
-                               SocketType.PULL, SocketType.PUSH})
+_PERSISTENT_PIPES = frozenset(
+    {SocketType.PAIR, SocketType.REQ, SocketType.REP, SocketType.DEALER, SocketType.PULL, SocketType.PUSH}
+)
 #: Sends closer together than this (seconds) are a burst: the reactor thread writes them in one batch.
 _BURST_GAP = 20e-6
 
@@ -102,6 +105,28 @@ def _as_frame(data: Any) -> Any:
 class Socket:
     """A ZeroMQ socket: ``ctx.socket(zmtp.PUSH)``."""
 
+    # Instance attributes (set through __dict__, since __setattr__ maps option names to setsockopt).
+    context: Context
+    socket_type: SocketType
+    type_name: str
+    options: Options
+    reactor: Reactor
+    _lock: threading.Lock
+    _cond: threading.Condition
+    _threaded: bool
+    _pattern: Pattern
+    _send_parts: List[Any]
+    _recv_rest: List[bytes]
+    _rcvmore: bool
+    _closed: bool
+    _binds: Dict[str, Any]
+    _connects: Dict[str, Any]
+    _streams: Set[Stream]
+    _watchers: List[Any]
+    _last_endpoint: bytes
+    _inproc_links: Set[InprocLink]
+    _lingering: int
+
     def __init__(self, context: Context, socket_type: int) -> None:
         if socket_type not in PATTERNS:
             raise ZMQError(Errno.EINVAL, f"Invalid socket type: {socket_type}")
@@ -151,7 +176,7 @@ class Socket:
 
     @property
     def closed(self) -> bool:
-        return self._closed  # type: ignore[no-any-return]
+        return self._closed
 
     @property
     def zmtp_version(self) -> tuple[int, int]:
@@ -230,11 +255,19 @@ class Socket:
             raise ZMQError(Errno.EINVAL, "ROUTING_ID must be 1-255 bytes")
         if spec.kind == "int" and option in (SocketOption.SNDHWM, SocketOption.RCVHWM):
             self._check_int(option, value, value >= 0)
-        elif spec.kind == "int" and option in (SocketOption.LINGER, SocketOption.RCVTIMEO,
-                                              SocketOption.SNDTIMEO, SocketOption.MAXMSGSIZE):
+        elif spec.kind == "int" and option in (
+            SocketOption.LINGER,
+            SocketOption.RCVTIMEO,
+            SocketOption.SNDTIMEO,
+            SocketOption.MAXMSGSIZE,
+        ):
             self._check_int(option, value, value >= -1)
-        elif spec.kind == "int" and option in (SocketOption.HANDSHAKE_IVL, SocketOption.HEARTBEAT_IVL,
-                                              SocketOption.HEARTBEAT_TTL, SocketOption.RECONNECT_IVL_MAX):
+        elif spec.kind == "int" and option in (
+            SocketOption.HANDSHAKE_IVL,
+            SocketOption.HEARTBEAT_IVL,
+            SocketOption.HEARTBEAT_TTL,
+            SocketOption.RECONNECT_IVL_MAX,
+        ):
             self._check_int(option, value, value >= 0)
         if spec.attr is not None:
             setattr(o, spec.attr, bool(value) if spec.kind == "bool" else value)
@@ -330,8 +363,9 @@ class Socket:
                     self._binds.setdefault(addr, listener)
             self.__dict__["_last_endpoint"] = resolved.encode()
 
-    def bind_to_random_port(self, addr: str, min_port: int = 49152, max_port: int = 65536,
-                            max_tries: int = 100) -> int:
+    def bind_to_random_port(
+        self, addr: str, min_port: int = 49152, max_port: int = 65536, max_tries: int = 100
+    ) -> int:
         if min_port == 49152 and max_port == 65536:
             self.bind(f"{addr}:*")
             return int(self._last_endpoint.decode().rsplit(":", 1)[1])
@@ -445,8 +479,11 @@ class Socket:
             if o.tcp_keepalive >= 0:
                 sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_KEEPALIVE, o.tcp_keepalive)
             if o.tcp_keepalive > 0:
-                for value, name in ((o.tcp_keepalive_cnt, "TCP_KEEPCNT"), (o.tcp_keepalive_idle, "TCP_KEEPIDLE"),
-                                    (o.tcp_keepalive_intvl, "TCP_KEEPINTVL")):
+                for value, name in (
+                    (o.tcp_keepalive_cnt, "TCP_KEEPCNT"),
+                    (o.tcp_keepalive_idle, "TCP_KEEPIDLE"),
+                    (o.tcp_keepalive_intvl, "TCP_KEEPINTVL"),
+                ):
                     if value > 0 and hasattr(_socket, name):
                         sock.setsockopt(_socket.IPPROTO_TCP, getattr(_socket, name), value)
         except OSError:
@@ -567,8 +604,15 @@ class Socket:
             raise ZMQError(Errno.ENOTSOCK)
 
     # -- sending -------------------------------------------------------------------------------
-    def send(self, data: Any, flags: int = 0, copy: bool = True, track: bool = False,
-             routing_id: Optional[int] = None, group: Optional[str] = None) -> None:
+    def send(
+        self,
+        data: Any,
+        flags: int = 0,
+        copy: bool = True,
+        track: bool = False,
+        routing_id: Optional[int] = None,
+        group: Optional[str] = None,
+    ) -> None:
         if self._closed:
             raise ZMQError(Errno.ENOTSOCK)
         frame = _as_frame(data)
@@ -599,8 +643,9 @@ class Socket:
             if pattern.send(msg):
                 return
 
-    def send_multipart(self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True,
-                       track: bool = False, **kwargs: Any) -> None:
+    def send_multipart(
+        self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True, track: bool = False, **kwargs: Any
+    ) -> None:
         if self._closed:
             raise ZMQError(Errno.ENOTSOCK)
         msg = [_as_frame(part) for part in msg_parts]
@@ -617,8 +662,9 @@ class Socket:
                 return
             self._send_wait(msg, flags)
 
-    def send_string(self, u: str, flags: int = 0, copy: bool = True, encoding: str = "utf-8",
-                    **kwargs: Any) -> None:
+    def send_string(
+        self, u: str, flags: int = 0, copy: bool = True, encoding: str = "utf-8", **kwargs: Any
+    ) -> None:
         if not isinstance(u, str):
             raise TypeError("str objects only")
         self.send(u.encode(encoding), flags=flags)
@@ -628,12 +674,19 @@ class Socket:
     def send_json(self, obj: Any, flags: int = 0, **kwargs: Any) -> None:
         self.send(json.dumps(obj, **kwargs).encode("utf-8"), flags=flags)
 
-    def send_pyobj(self, obj: Any, flags: int = 0, protocol: int = pickle.DEFAULT_PROTOCOL,
-                   **kwargs: Any) -> None:
+    def send_pyobj(
+        self, obj: Any, flags: int = 0, protocol: int = pickle.DEFAULT_PROTOCOL, **kwargs: Any
+    ) -> None:
         self.send(pickle.dumps(obj, protocol), flags=flags)
 
-    def send_serialized(self, msg: Any, serialize: Callable[[Any], List[bytes]], flags: int = 0,
-                        copy: bool = True, **kwargs: Any) -> None:
+    def send_serialized(
+        self,
+        msg: Any,
+        serialize: Callable[[Any], List[bytes]],
+        flags: int = 0,
+        copy: bool = True,
+        **kwargs: Any,
+    ) -> None:
         self.send_multipart(serialize(msg), flags=flags)
 
     # -- receiving -----------------------------------------------------------------------------
@@ -707,8 +760,9 @@ class Socket:
     def recv_pyobj(self, flags: int = 0) -> Any:
         return pickle.loads(self.recv(flags))
 
-    def recv_serialized(self, deserialize: Callable[[List[bytes]], Any], flags: int = 0,
-                        copy: bool = True) -> Any:
+    def recv_serialized(
+        self, deserialize: Callable[[List[bytes]], Any], flags: int = 0, copy: bool = True
+    ) -> Any:
         return deserialize(self.recv_multipart(flags))
 
     # -- polling -------------------------------------------------------------------------------
@@ -755,8 +809,11 @@ class Socket:
             if isinstance(connecter, Connecter):
                 connecter.close()
         for stream in list(self._streams):
-            pending = stream.conn.has_data_to_send() or bool(stream._wbuf) or (
-                stream.pipe is not None and bool(stream.pipe.outbound))
+            pending = (
+                stream.conn.has_data_to_send()
+                or bool(stream._wbuf)
+                or (stream.pipe is not None and bool(stream.pipe.outbound))
+            )
             if ms != 0 and pending and not stream.closed:
                 stream.lingering = True
                 stream.flush()

@@ -57,7 +57,7 @@ class Greeting:
         )
 
 
-def check_greeting_prefix(data: bytes) -> None:
+def check_greeting_prefix(data: bytes | bytearray) -> None:
     """Judge what has arrived of the peer's greeting so far, raising as early as the bytes allow.
 
     A ZMTP 1.0 peer sends no 0xFF signature (its first byte is a length), and neither does a

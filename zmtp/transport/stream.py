@@ -34,7 +34,7 @@ from ..reactor import READ, WRITE, Handler, Reactor, Timer
 from .endpoint import format_ipc, format_tcp, ipc_path, resolve, split_host_port, tcp_bind_addresses
 
 if TYPE_CHECKING:
-    from ..socket import SocketCore
+    from ..socket import Socket as SocketCore
 
 #: How much we read per recv call, and how much we encode ahead before writing.
 RECV_SIZE = 1 << 18
@@ -45,7 +45,9 @@ _IOV_MAX = 512
 class Stream(Handler):
     """One ZMTP connection over one tcp/ipc socket."""
 
-    def __init__(self, owner: SocketCore, sock: socket.socket, endpoint: str, connecter: Optional[Connecter]) -> None:
+    def __init__(
+        self, owner: SocketCore, sock: socket.socket, endpoint: str, connecter: Optional[Connecter]
+    ) -> None:
         self.owner = owner
         self.reactor: Reactor = owner.reactor
         self.sock = sock
@@ -173,7 +175,7 @@ class Stream(Handler):
                     sent -= n
                     del wbuf[0]
                 else:
-                    wbuf[0] = memoryview(head)[sent:]
+                    wbuf[0] = memoryview(head)[sent:]  # type: ignore[call-overload]
                     sent = 0
             if wbuf:
                 break  # the kernel is full: wait for writability
@@ -321,7 +323,11 @@ class Listener(Handler):
         if self.reactor.in_reactor_thread():
             self.reactor.set_interest(self.sock, self, READ)
         else:
-            self.reactor.call_soon(lambda: self.closed or self.reactor.set_interest(self.sock, self, READ))
+            self.reactor.call_soon(self._register_now)
+
+    def _register_now(self) -> None:
+        if not self.closed:
+            self.reactor.set_interest(self.sock, self, READ)
 
     def on_readable(self) -> None:
         for _ in range(64):

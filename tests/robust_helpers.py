@@ -1,0 +1,203 @@
+"""Shared helpers for the robustness tests (bad input, reconnects, drivers) against real peers.
+
+Peers are pyzmq (libzmq) sockets or raw TCP sockets written by hand; everything is on loopback with
+ephemeral ports, and every wait has a deadline so that a bug fails a test instead of hanging it.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+from typing import Any, Callable, Iterator, List, Optional
+
+import pytest
+import zmq
+
+import zmtp
+
+DRIVERS = ["threaded", "blocking"]
+LOCAL = "tcp://127.0.0.1:*"
+
+# -- contexts --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pctx() -> Iterator[zmq.Context]:
+    """A pyzmq (libzmq) context, destroyed with linger 0 after the test."""
+    ctx = zmq.Context()
+    yield ctx
+    ctx.destroy(linger=0)
+
+
+def make_zctx(driver: str = "threaded") -> zmtp.Context:
+    return zmtp.Context(driver=driver)
+
+
+@pytest.fixture
+def zctx() -> Iterator[zmtp.Context]:
+    """A threaded zmtp context, destroyed with linger 0 after the test."""
+    ctx = make_zctx("threaded")
+    yield ctx
+    ctx.destroy(linger=0)
+
+
+@pytest.fixture(params=DRIVERS)
+def zctx_any(request: Any) -> Iterator[zmtp.Context]:
+    """A zmtp context for each driver."""
+    ctx = make_zctx(request.param)
+    yield ctx
+    ctx.destroy(linger=0)
+
+
+def endpoint(sock: Any) -> str:
+    """The resolved endpoint of the last bind (works for zmtp and pyzmq sockets)."""
+    ep = sock.getsockopt(zmtp.LAST_ENDPOINT)
+    return ep.decode() if isinstance(ep, bytes) else ep
+
+
+def port_of(ep: str) -> int:
+    return int(ep.rsplit(":", 1)[1])
+
+
+def host_port(ep: str) -> tuple[str, int]:
+    host, port = ep[len("tcp://"):].rsplit(":", 1)
+    return host, int(port)
+
+
+# -- waiting ---------------------------------------------------------------------------------------
+
+
+def wait_until(pred: Callable[[], bool], timeout: float = 3.0, pump: Any = None, step: float = 0.01) -> bool:
+    """Poll ``pred`` until true or ``timeout``.  ``pump`` (a zmtp socket) is polled meanwhile, which is
+    what turns the crank of a blocking-driver context."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if pred():
+            return True
+        if time.monotonic() >= deadline:
+            return bool(pred())
+        if pump is not None:
+            pump.poll(int(step * 1000), zmtp.POLLIN | zmtp.POLLOUT if False else zmtp.POLLIN)
+        else:
+            time.sleep(step)
+
+
+def recv_n(sock: Any, n: int, timeout: float = 3.0, multipart: bool = False) -> List[Any]:
+    """Receive ``n`` messages from a zmtp or pyzmq socket, failing (not hanging) after ``timeout``."""
+    got: List[Any] = []
+    deadline = time.monotonic() + timeout
+    while len(got) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        if sock.poll(max(1, int(left * 1000)), zmtp.POLLIN):
+            got.append(sock.recv_multipart(zmtp.DONTWAIT) if multipart else sock.recv(zmtp.DONTWAIT))
+    return got
+
+
+def recv_one(sock: Any, timeout: float = 3.0, multipart: bool = False) -> Any:
+    got = recv_n(sock, 1, timeout, multipart)
+    assert got, f"nothing received within {timeout} s"
+    return got[0]
+
+
+def drain(sock: Any, quiet: float = 0.2) -> List[Any]:
+    """Receive until ``quiet`` seconds pass with nothing arriving."""
+    got = []
+    while sock.poll(int(quiet * 1000), zmtp.POLLIN):
+        got.append(sock.recv_multipart(zmtp.DONTWAIT))
+    return got
+
+
+def ping_pong(zsock: Any, psock: Any, tag: bytes = b"x", timeout: float = 3.0) -> None:
+    """A good pyzmq peer and the zmtp socket still exchange a message (direction decided by types)."""
+
+
+# -- raw wire bytes --------------------------------------------------------------------------------
+
+
+def greeting(minor: int = 1, major: int = 3, mechanism: bytes = b"NULL", as_server: int = 0) -> bytes:
+    return (b"\xff" + bytes(8) + b"\x7f" + bytes((major, minor)) + mechanism.ljust(20, b"\x00")
+            + bytes((as_server,)) + bytes(31))
+
+
+def frame(body: bytes, *, more: bool = False, command: bool = False, extra_flags: int = 0) -> bytes:
+    flags = (0x01 if more else 0) | (0x04 if command else 0) | extra_flags
+    if len(body) > 255:
+        return bytes((flags | 0x02,)) + struct.pack(">Q", len(body)) + body
+    return bytes((flags, len(body))) + body
+
+
+def command(name: bytes, data: bytes = b"") -> bytes:
+    return frame(bytes((len(name),)) + name + data, command=True)
+
+
+def prop(name: bytes, value: bytes) -> bytes:
+    return bytes((len(name),)) + name + struct.pack(">I", len(value)) + value
+
+
+def ready(socket_type: bytes, identity: Optional[bytes] = None) -> bytes:
+    data = prop(b"Socket-Type", socket_type)
+    if identity is not None:
+        data += prop(b"Identity", identity)
+    return command(b"READY", data)
+
+
+def raw_connect(ep: str, timeout: float = 3.0) -> socket.socket:
+    s = socket.create_connection(host_port(ep), timeout=timeout)
+    s.settimeout(timeout)
+    return s
+
+
+def recv_exact(s: socket.socket, n: int) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise EOFError(f"EOF after {len(buf)} of {n} bytes")
+        buf += chunk
+    return buf
+
+
+def read_frame(s: socket.socket) -> tuple[int, bytes]:
+    flags, size = recv_exact(s, 2)
+    if flags & 0x02:
+        size = struct.unpack(">Q", bytes((size,)) + recv_exact(s, 7))[0]
+    return flags, recv_exact(s, size)
+
+
+def raw_handshake(ep: str, socket_type: bytes, identity: Optional[bytes] = None,
+                  timeout: float = 3.0) -> socket.socket:
+    """A raw TCP client that completes a NULL handshake by hand (then does whatever the test likes)."""
+    s = raw_connect(ep, timeout)
+    s.sendall(greeting() + ready(socket_type, identity))
+    peer = recv_exact(s, 64)
+    assert peer[0] == 0xFF and peer[10] == 3, peer
+    flags, body = read_frame(s)
+    assert flags & 0x04 and body[1:6] == b"READY", body
+    return s
+
+
+def wait_eof(s: socket.socket, timeout: float = 3.0) -> bool:
+    """True once the peer closed the connection (EOF or reset); what it sent first is discarded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        s.settimeout(left)
+        try:
+            data = s.recv(65536)
+        except socket.timeout:
+            return False
+        except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
+            return True
+        if not data:
+            return True
+
+
+def stream_count(zsock: Any) -> int:
+    """How many connections a zmtp socket holds (its internal stream set)."""
+    with zsock.context._lock:
+        return len(zsock._streams)
