@@ -245,8 +245,16 @@ class SocketDriver:
         self.events += new
         return new
 
-    def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 5.0) -> Event:
-        """Step until an event satisfying ``predicate`` arrives (searching earlier ones first)."""
+    def wait_for(
+        self,
+        predicate: Callable[[Event], bool],
+        timeout: float = 5.0,
+        idle: Optional[Callable[[], object]] = None,
+    ) -> Event:
+        """Step until an event satisfying ``predicate`` arrives (searching earlier ones first).
+
+        ``idle`` is called before every step (e.g. to let a pyzmq socket process its commands).
+        """
         end = time.monotonic() + timeout
         seen = 0
         while True:
@@ -257,6 +265,8 @@ class SocketDriver:
             seen = len(self.events)
             if time.monotonic() > end:
                 raise AssertionError(f"timed out waiting; events so far: {self.events!r}")
+            if idle is not None:
+                idle()
             self.step()
 
     def run_for(self, seconds: float) -> List[Event]:

@@ -68,8 +68,19 @@ def host_port(ep: str) -> tuple[str, int]:
 # -- waiting ---------------------------------------------------------------------------------------
 
 
-def wait_until(pred: Callable[[], bool], timeout: float = 3.0, pump: Any = None, step: float = 0.01) -> bool:
-    """Poll ``pred`` until true or ``timeout``.  ``pump`` (a zmtp socket) is polled meanwhile, which is
+def pump(zsock: Any, seconds: float) -> None:
+    """Let ``seconds`` pass while a zmtp socket's context does its I/O: a blocking-driver context is run
+    by hand (nothing else turns its crank); a threaded one just does its work in its own thread."""
+    ctx = zsock.context
+    if ctx._reactor.threaded:
+        time.sleep(seconds)
+        return
+    with ctx._lock:
+        ctx._run_until(lambda: False, time.monotonic() + seconds)
+
+
+def wait_until(pred: Callable[[], bool], timeout: float = 3.0, zsock: Any = None, step: float = 0.01) -> bool:
+    """Poll ``pred`` until true or ``timeout``; ``zsock`` (a zmtp socket) is pumped meanwhile, which is
     what turns the crank of a blocking-driver context."""
     deadline = time.monotonic() + timeout
     while True:
@@ -77,8 +88,8 @@ def wait_until(pred: Callable[[], bool], timeout: float = 3.0, pump: Any = None,
             return True
         if time.monotonic() >= deadline:
             return bool(pred())
-        if pump is not None:
-            pump.poll(int(step * 1000), zmtp.POLLIN | zmtp.POLLOUT if False else zmtp.POLLIN)
+        if zsock is not None:
+            pump(zsock, step)
         else:
             time.sleep(step)
 
@@ -110,8 +121,35 @@ def drain(sock: Any, quiet: float = 0.2) -> List[Any]:
     return got
 
 
-def ping_pong(zsock: Any, psock: Any, tag: bytes = b"x", timeout: float = 3.0) -> None:
-    """A good pyzmq peer and the zmtp socket still exchange a message (direction decided by types)."""
+def still_serving(zsock: Any, psock: Any, tag: bytes = b"x", timeout: float = 3.0) -> None:
+    """Assert that a good pyzmq peer and the zmtp socket still exchange a message.
+
+    Supported pairs: zmtp PULL / pyzmq PUSH, zmtp ROUTER / pyzmq DEALER (both ways), zmtp XPUB or PUB /
+    pyzmq SUB subscribed to everything.
+    """
+    kind = zsock.socket_type
+    if kind == zmtp.PULL:
+        psock.send(tag)
+        assert recv_one(zsock, timeout) == tag
+    elif kind == zmtp.ROUTER:
+        psock.send(tag)
+        rid, body = recv_one(zsock, timeout, multipart=True)
+        assert body == tag
+        zsock.send_multipart([rid, b"re:" + tag])
+        assert recv_one(psock, timeout) == b"re:" + tag
+    elif kind in (zmtp.XPUB, zmtp.PUB):
+        # a publisher drops what nobody is subscribed to yet: publish until one arrives
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            zsock.send(tag)
+            pump(zsock, 0.02)
+            if psock.poll(30, zmtp.POLLIN):
+                assert psock.recv() == tag
+                drain(psock, 0.05)
+                return
+        raise AssertionError("the publisher no longer reaches its good subscriber")
+    else:  # pragma: no cover - test bug
+        raise AssertionError(f"no exchange defined for {zsock.type_name}")
 
 
 # -- raw wire bytes --------------------------------------------------------------------------------
@@ -179,17 +217,26 @@ def raw_handshake(ep: str, socket_type: bytes, identity: Optional[bytes] = None,
     return s
 
 
-def wait_eof(s: socket.socket, timeout: float = 3.0) -> bool:
-    """True once the peer closed the connection (EOF or reset); what it sent first is discarded."""
+def wait_eof(s: socket.socket, timeout: float = 3.0, zsock: Any = None) -> bool:
+    """True once the peer closed the connection (EOF or reset); what it sent first is discarded.
+
+    ``zsock``: the zmtp socket at the other end, pumped meanwhile if its context is blocking-driver.
+    """
     deadline = time.monotonic() + timeout
+    blocking = zsock is not None and not zsock.context._reactor.threaded
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
             return False
+        if blocking:
+            pump(zsock, 0.01)
+            left = 0.001
         s.settimeout(left)
         try:
             data = s.recv(65536)
         except socket.timeout:
+            if blocking:
+                continue
             return False
         except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
             return True

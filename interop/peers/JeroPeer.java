@@ -242,7 +242,13 @@ public class JeroPeer {
                 for (int k = 0; k < frames.size(); k++) {
                     byte[] data = dec.decode((String) frames.get(k));
                     boolean more = k < frames.size() - 1;
-                    if (!s.send(data, more ? ZMQ.SNDMORE : 0)) {
+                    boolean sent;
+                    try {
+                        sent = s.send(data, more ? ZMQ.SNDMORE : 0);
+                    } catch (org.zeromq.ZMQException e) {
+                        throw new PeerError(errname(e.getErrorCode()), "send of frame " + k + ": " + e);
+                    }
+                    if (!sent) {
                         int errno = s.base().errno();
                         throw new PeerError(errname(errno), "send of frame " + k + " failed");
                     }

@@ -71,7 +71,7 @@ class Pipe:
         self.pattern: Optional[Pattern] = None
         #: Transport hook: called when ``outbound`` goes from empty to non-empty.
         self.on_outbound: Optional[Callable[[Pipe], None]] = None
-        #: Transport hook: called when ``inbound`` drops below RCVHWM after being full.
+        #: Transport hook: called when ``inbound`` drains to half of RCVHWM (resume a stopped reader).
         self.on_inbound_space: Optional[Callable[[Pipe], None]] = None
         #: True while the transport carries this pipe (a live connection, or inproc).
         self.active = True
@@ -101,9 +101,10 @@ class Pipe:
         inbound = self.inbound
         if not inbound:
             return None
-        was_full = self.rcvhwm > 0 and len(inbound) >= self.rcvhwm
         msg = inbound.popleft()
-        if was_full and self.on_inbound_space is not None:
+        # Resume a stopped reader at the low-water mark, not at every message under RCVHWM, so the
+        # transport toggles its read interest once per half-queue (libzmq's lwm, src/pipe.cpp).
+        if len(inbound) == self.rcvhwm >> 1 and self.on_inbound_space is not None:
             self.on_inbound_space(self)
         if not inbound and self.closed and self.on_drained is not None:
             self.on_drained(self)

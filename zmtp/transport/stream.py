@@ -69,6 +69,7 @@ class Stream(Handler):
         self.last_direct_flush = 0.0
         self.flush_scheduled = False
         self.error: Optional[Exception] = None
+        self._mask = READ
         self.reactor.set_interest(sock, self, READ)
         self.flush()
         self._arm_timer()
@@ -208,12 +209,16 @@ class Stream(Handler):
             pipe.pattern.pipe_writable(pipe)
 
     def _update_interest(self) -> None:
+        """Tell the selector what we wait for; only the reactor's thread touches the selector."""
         if self.closed:
+            return
+        mask = (READ if self.reading else 0) | (WRITE if self._wbuf else 0)
+        if mask == self._mask:
             return
         if not self.reactor.in_reactor_thread():
             self.reactor.call_soon(self._update_interest)
             return
-        mask = (READ if self.reading else 0) | (WRITE if self._wbuf else 0)
+        self._mask = mask
         self.reactor.set_interest(self.sock, self, mask)
 
     # -- time ----------------------------------------------------------------------------------

@@ -1,0 +1,244 @@
+"""Shared helpers for the socket-level tests (zmtp against real pyzmq/libzmq peers).
+
+A :class:`Harness` owns one zmtp context (threaded or blocking driver) and one pyzmq context, makes
+sockets on either, and tears everything down with linger 0.  Every wait has a deadline, so a bug fails
+the test instead of hanging it.
+
+The blocking driver does no I/O between calls.  When a test waits on the *pyzmq* side for something a
+zmtp socket must send (or for a handshake), :meth:`Harness.pump` turns the zmtp reactor, as the zmtp
+application's own next call would.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import time
+from typing import Any, Callable, Iterator, List, Sequence
+
+import pytest
+import zmq
+
+import zmtp
+
+DRIVERS = ["threaded", "blocking"]
+TRANSPORTS = ["tcp", "ipc"]
+#: Default deadline (seconds) for anything we wait for.
+WAIT = 3.0
+
+
+def has_ipv6_loopback() -> bool:
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def is_zmtp(sock: Any) -> bool:
+    return isinstance(sock, zmtp.Socket)
+
+
+def pump(socks: Sequence[Any], duration: float = 0.002) -> bool:
+    """Turn the reactor of every blocking-driver zmtp context among ``socks`` once.
+
+    Returns True when some reactor was turned (so the caller need not sleep)."""
+    turned = False
+    seen = set()
+    for s in socks:
+        if not is_zmtp(s) or s.closed:
+            continue
+        ctx = s.context
+        if id(ctx) in seen or ctx.driver != "blocking":
+            continue
+        seen.add(id(ctx))
+        reactor = ctx._reactor
+        with ctx._lock:
+            if not reactor.running and not reactor.closed:
+                reactor.run_once(duration)
+                turned = True
+    return turned
+
+
+class Harness:
+    """Sockets on one zmtp context and one pyzmq context, with waits that never hang."""
+
+    def __init__(self, driver: str, ipc_dir: str) -> None:
+        self.driver = driver
+        self.zctx = zmtp.Context(driver=driver)
+        self.pctx = zmq.Context()
+        self.ipc_dir = ipc_dir
+        self.socks: List[Any] = []
+        self._n = 0
+
+    # -- making sockets ------------------------------------------------------------------------
+    def zsock(self, kind: int, **opts: Any) -> zmtp.Socket:
+        s = self.zctx.socket(kind)
+        s.linger = 0
+        for name, value in opts.items():
+            setattr(s, name, value)
+        self.socks.append(s)
+        return s
+
+    def psock(self, kind: int, **opts: Any) -> zmq.Socket:
+        s = self.pctx.socket(kind)
+        s.linger = 0
+        for name, value in opts.items():
+            setattr(s, name, value)
+        self.socks.append(s)
+        return s
+
+    def sock(self, use_zmtp: bool, kind: int, **opts: Any) -> Any:
+        return self.zsock(kind, **opts) if use_zmtp else self.psock(kind, **opts)
+
+    def addr(self, transport: str) -> str:
+        """A bind address: an ephemeral tcp port, or a fresh ipc path."""
+        if transport == "tcp":
+            return "tcp://127.0.0.1:*"
+        if transport == "ipc":
+            self._n += 1
+            return f"ipc://{self.ipc_dir}/s{self._n}"
+        if transport == "inproc":
+            self._n += 1
+            return f"inproc://h{id(self):x}-{self._n}"
+        raise ValueError(transport)
+
+    def bind(self, sock: Any, transport: str = "tcp") -> str:
+        sock.bind(self.addr(transport))
+        ep = sock.getsockopt(zmq.LAST_ENDPOINT)
+        return ep.decode() if isinstance(ep, bytes) else ep
+
+    def link(self, binder: Any, connecter: Any, transport: str = "tcp") -> str:
+        ep = self.bind(binder, transport)
+        connecter.connect(ep)
+        return ep
+
+    # -- waiting -------------------------------------------------------------------------------
+    def pump(self) -> bool:
+        return pump(self.socks)
+
+    def idle(self, seconds: float) -> None:
+        """Let time pass while keeping every blocking-driver reactor turning."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if not self.pump():
+                time.sleep(0.002)
+
+    def wait(self, cond: Callable[[], Any], what: str = "condition", timeout: float = WAIT) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            value = cond()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            if not self.pump():
+                time.sleep(0.002)
+
+    def recv(self, sock: Any, timeout: float = WAIT) -> List[bytes]:
+        """One whole multipart message from ``sock`` (zmtp or pyzmq), or AssertionError."""
+        if is_zmtp(sock):
+            # a blocking-driver recv turns its own reactor; pyzmq peers have their I/O thread
+            old = sock.rcvtimeo
+            sock.rcvtimeo = int(timeout * 1000)
+            try:
+                return sock.recv_multipart()
+            except zmtp.Again:
+                raise AssertionError(f"zmtp {sock.type_name} recv timed out after {timeout}s") from None
+            finally:
+                sock.rcvtimeo = old
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"pyzmq recv timed out after {timeout}s")
+            if not self.pump():
+                sock.poll(5)
+
+    def nothing(self, sock: Any, seconds: float = 0.1) -> None:
+        """Assert that ``sock`` receives nothing within ``seconds``."""
+        self.idle(seconds)
+        try:
+            msg = sock.recv_multipart(zmq.NOBLOCK)
+        except (zmq.Again, zmtp.Again):
+            return
+        raise AssertionError(f"unexpected message {msg!r}")
+
+    def zmtp_peers(self, sock: zmtp.Socket, n: int) -> None:
+        """Wait until the zmtp socket has ``n`` connected peers (handshakes done)."""
+        def ready() -> bool:
+            with sock.context._lock:
+                return sum(1 for p in sock._pattern.pipes if p.data is not None and p.peer_socket_type) >= n
+        self.wait(ready, f"{n} peer(s) on zmtp {sock.type_name}")
+
+    def pyzmq_handshakes(self, monitor: Any, n: int) -> None:
+        """Wait for ``n`` HANDSHAKE_SUCCEEDED events on a pyzmq monitor socket."""
+        from zmq.utils.monitor import recv_monitor_message
+
+        seen = 0
+        deadline = time.monotonic() + WAIT
+        while seen < n:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"saw {seen} of {n} handshakes")
+            if monitor.poll(5):
+                ev = recv_monitor_message(monitor)
+                if ev["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                    seen += 1
+            else:
+                self.pump()
+
+    def close(self) -> None:
+        for s in self.socks:
+            try:
+                s.close(linger=0)
+            except Exception:
+                pass
+        self.zctx.destroy(linger=0)
+        self.pctx.destroy(linger=0)
+
+
+def short_tmpdir(tmp_path: Any) -> Iterator[str]:
+    """``tmp_path`` if ipc paths fit in it (sun_path is ~107 bytes), else a short temporary dir."""
+    path = str(tmp_path)
+    if len(path) < 70:
+        yield path
+        return
+    short = tempfile.mkdtemp(prefix="zt", dir="/tmp" if os.path.isdir("/tmp") else None)
+    try:
+        yield short
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
+
+
+@pytest.fixture(params=DRIVERS)
+def driver(request: Any) -> str:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def ipc_dir(tmp_path: Any) -> Iterator[str]:
+    yield from short_tmpdir(tmp_path)
+
+
+@pytest.fixture
+def h(driver: str, ipc_dir: str) -> Iterator[Harness]:
+    harness = Harness(driver, ipc_dir)
+    try:
+        yield harness
+    finally:
+        harness.close()
+
+
+def expect_errno(errno: int, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> zmtp.ZMQError:
+    with pytest.raises(zmtp.ZMQError) as info:
+        fn(*args, **kwargs)
+    assert info.value.errno == errno, f"errno {info.value.errno} ({info.value}), expected {errno}"
+    return info.value
