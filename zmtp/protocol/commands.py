@@ -13,8 +13,9 @@ from .errors import ErrorReason, LocalProtocolError, RemoteProtocolError
 
 READY = b"READY"
 ERROR = b"ERROR"
-#: libzmq 4.3's PLAIN and CURVE servers have been seen to send the ERROR name with its first letter
-#: overwritten (``^RROR``); we accept it as ERROR (see spec-notes.md).
+#: libzmq 4.3's PLAIN server writes its ERROR prefix from the C literal ``"\x05ERROR"``, which C reads
+#: as the hex escape ``\x05E`` (0x5E, "^") followed by "RROR": the frame body is ``^RROR`` with no
+#: name-length byte, then the status code (src/plain_server.cpp, spec-notes.md).  We accept it as ERROR.
 ERROR_MISSPELLED = b"^RROR"
 SUBSCRIBE = b"SUBSCRIBE"
 CANCEL = b"CANCEL"
@@ -33,6 +34,8 @@ def split_command(body: bytes) -> Tuple[bytes, bytes]:
     """Split a command body into (name, data), checking the name length against the body."""
     if not body:
         raise RemoteProtocolError(ErrorReason.BAD_COMMAND, "peer sent an empty command frame")
+    if body[:5] == ERROR_MISSPELLED:
+        return ERROR, body[5:]
     n = body[0]
     if n == 0 or n + 1 > len(body):
         raise RemoteProtocolError(

@@ -129,6 +129,7 @@ class Connection:
             command_limit=min(HANDSHAKE_COMMAND_LIMIT, max_message_size)
             if max_message_size >= 0
             else HANDSHAKE_COMMAND_LIMIT,
+            handshaking=True,
         )
         self._max_message_size = max_message_size
         self._out: List[bytes] = [self.greeting.encode()]
@@ -175,35 +176,41 @@ class Connection:
             events.append(self._on_greeting(parse_greeting(bytes(buf))))
             if not data:
                 return events
-        decoded = self._decoder.feed(data)
+        decoder = self._decoder
+        decoded = decoder.feed(data)
         if not decoded:
             return events
         # Any traffic proves the peer alive (libzmq: stream_engine_base_t::decode_and_push).
         self._pong_deadline = None
         if self._peer_ttl:
             self._ttl_deadline = now + self._peer_ttl
-        sink = self.message_sink
-        for item in decoded:
-            if type(item) is list:
-                if self.state is not ConnectionState.ESTABLISHED:
-                    raise RemoteProtocolError(
-                        ErrorReason.UNEXPECTED_COMMAND, "peer sent a data message before completing the handshake"
-                    )
-                if self._is_publisher:
-                    first = item[0]
-                    if first and first[0] <= 1:
-                        events.append(Subscribe(first[1:]) if first[0] else Cancel(first[1:]))
-                        continue
-                if sink is not None:
-                    sink(item)
+        while True:
+            sink = self.message_sink
+            for item in decoded:
+                if type(item) is list:
+                    if self.state is not ConnectionState.ESTABLISHED:
+                        raise RemoteProtocolError(
+                            ErrorReason.UNEXPECTED_COMMAND,
+                            "peer sent a data message before completing the handshake",
+                        )
+                    if self._is_publisher:
+                        first = item[0]
+                        if first and first[0] <= 1:
+                            events.append(Subscribe(first[1:]) if first[0] else Cancel(first[1:]))
+                            continue
+                    if sink is not None:
+                        sink(item)
+                    else:
+                        events.append(Message(item))
                 else:
-                    events.append(Message(item))
-            else:
-                self._on_command(item, events, now)  # type: ignore[arg-type]
-                if self.state is ConnectionState.CLOSED:
-                    break  # the peer sent ERROR: whatever follows it is not ours to deliver
-                sink = self.message_sink
-        return events
+                    self._on_command(item, events, now)  # type: ignore[arg-type]
+                    if self.state is ConnectionState.CLOSED:
+                        return events  # the peer sent ERROR: whatever follows is not ours to deliver
+                    sink = self.message_sink
+            # During the handshake the decoder pauses after each command (frames.FrameDecoder).
+            if not decoder.paused:
+                return events
+            decoded = decoder.feed(b"")
 
     def _on_greeting(self, peer: Greeting) -> Event:
         self.peer_greeting = peer
@@ -268,6 +275,7 @@ class Connection:
         self.peer_metadata = meta
         self.state = ConnectionState.ESTABLISHED
         self._handshake_deadline = None
+        self._decoder.handshaking = False
         self._decoder.command_limit = self._max_message_size if self._max_message_size >= 0 else 1 << 62
         if self._heartbeat_ivl > 0:
             self._next_ping = now + self._heartbeat_ivl

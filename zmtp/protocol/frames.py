@@ -69,17 +69,33 @@ class FrameDecoder:
 
     ``max_message_size`` (ZMQ_MAXMSGSIZE, -1 = unlimited) bounds the sum of a message's frame sizes;
     ``command_limit`` bounds a single command frame (the connection lowers it during the handshake).
+
+    While ``handshaking`` is true (the connection clears it when the handshake completes) a data frame
+    is refused at its header, so an anonymous peer cannot make us buffer a huge "message" either, and
+    decoding pauses after each command: the caller acts on it (READY may end the handshake and let data
+    in) and then resumes with ``feed(b"")`` while :attr:`paused` is true.
     """
 
-    __slots__ = ("_buf", "_need", "_parts", "_size", "max_message_size", "command_limit")
+    __slots__ = ("_buf", "_need", "_parts", "_size", "max_message_size", "command_limit", "handshaking")
 
-    def __init__(self, max_message_size: int = -1, command_limit: int = HANDSHAKE_COMMAND_LIMIT) -> None:
+    def __init__(
+        self,
+        max_message_size: int = -1,
+        command_limit: int = HANDSHAKE_COMMAND_LIMIT,
+        handshaking: bool = False,
+    ) -> None:
         self._buf = bytearray()
         self._need = 2
         self._parts: List[bytes] = []
         self._size = 0
         self.max_message_size = max_message_size
         self.command_limit = command_limit
+        self.handshaking = handshaking
+
+    @property
+    def paused(self) -> bool:
+        """True when decoding stopped after a handshake command; call ``feed(b"")`` to go on."""
+        return self._need == 0
 
     @property
     def buffered(self) -> int:
@@ -134,6 +150,10 @@ class FrameDecoder:
                         ErrorReason.MESSAGE_TOO_LARGE,
                         f"peer sent a {size}-byte command; the limit is {self.command_limit} bytes",
                     )
+            elif self.handshaking:
+                raise RemoteProtocolError(
+                    ErrorReason.UNEXPECTED_COMMAND, "peer sent a data frame before completing the handshake"
+                )
             elif maxsize >= 0 and self._size + size > maxsize:
                 raise RemoteProtocolError(
                     ErrorReason.MESSAGE_TOO_LARGE,
@@ -148,6 +168,9 @@ class FrameDecoder:
             pos = end
             if flags & COMMAND:
                 out.append(body)
+                if self.handshaking:
+                    need = 0  # paused: see the class docstring
+                    break
             elif flags & MORE:
                 parts.append(body)
                 self._size += size
