@@ -268,12 +268,12 @@ def test_ping_answered_with_pong(mode: str, ctx: bytes) -> None:
     assert joined(conn) == command(b"PONG", ctx)
 
 
-def test_ping_context_too_long() -> None:
+def test_ping_context_too_long_is_truncated_like_libzmq() -> None:
     conn = established()
-    with pytest.raises(RemoteProtocolError) as info:
-        conn.receive_data(ping(0, b"x" * 17))
-    assert info.value.reason is ErrorReason.BAD_COMMAND
-    assert conn.state is ConnectionState.CLOSED
+    events = conn.receive_data(ping(0, b"0123456789abcdefXYZ"))
+    assert events == [PingReceived(0.0, b"0123456789abcdef")]
+    assert joined(conn) == command(b"PONG", b"0123456789abcdef")
+    assert conn.state is ConnectionState.ESTABLISHED
 
 
 @pytest.mark.parametrize("data", [b"", b"\x00"])
@@ -363,3 +363,15 @@ def test_handshake_commands_are_bounded() -> None:
 def test_large_commands_allowed_after_handshake() -> None:
     conn = established()
     assert conn.receive_data(command(b"BIGCMD", b"x" * (2 << 20))) == []
+
+
+@pytest.mark.parametrize("mode", FEED_MODES)
+@pytest.mark.parametrize("established_first", [False, True])
+def test_libzmq_unprefixed_rror_body(mode: str, established_first: bool) -> None:
+    """libzmq 4.3's PLAIN server sends the body ``^RROR`` + status with no name-length byte."""
+    conn = established() if established_first else Connection("DEALER")
+    head = b"" if established_first else greeting(1)
+    events = feed(conn, head + frame(b"^RROR\x03400", command=True), mode)
+    assert events[-1] == ErrorReceived("400")
+    assert conn.state is ConnectionState.CLOSED
+    assert split_command(b"^RROR\x03400") == (b"ERROR", b"\x03400")

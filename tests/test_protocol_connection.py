@@ -228,7 +228,9 @@ def test_incompatible_socket_type_queues_error() -> None:
 def test_error_received_is_not_an_exception() -> None:
     conn = established()
     assert conn.receive_data(command(b"ERROR", b"\x01x")) == [ErrorReceived("x")]
-    assert conn.close_reason is None
+    assert conn.state is ConnectionState.CLOSED
+    assert isinstance(conn.close_reason, RemoteProtocolError)
+    assert conn.close_reason.reason is ErrorReason.PEER_ERROR
 
 
 # -- timers with a fake clock -----------------------------------------------------------------------------
@@ -345,12 +347,15 @@ def test_peer_ttl_honoured() -> None:
     assert events == [PingReceived(2.0, b"c")]
     assert joined(conn) == command(b"PONG", b"c")
     assert conn.next_deadline() == 52.0
-    conn.receive_data(message(b"alive"), now=51.0)  # traffic restarts the TTL
-    assert conn.next_deadline() == 53.0
-    conn.handle_timer(52.5)
+    # any traffic disarms the TTL until the next PING re-arms it (libzmq's decode_and_push)
+    conn.receive_data(message(b"alive"), now=51.0)
+    assert conn.next_deadline() is None
+    conn.receive_data(ping(20, b"d"), now=60.0)
+    assert conn.next_deadline() == 62.0
+    conn.handle_timer(61.5)
     assert conn.state is ConnectionState.ESTABLISHED
     with pytest.raises(RemoteProtocolError) as info:
-        conn.handle_timer(53.0)
+        conn.handle_timer(62.0)
     assert info.value.reason is ErrorReason.HEARTBEAT_TIMEOUT
 
 

@@ -6,9 +6,10 @@ import struct
 from typing import List
 
 import pytest
-from helpers_protocol import FEED_MODES, command, established, feed, frame, message
+from helpers_protocol import FEED_MODES, command, established, feed, frame, greeting, message, ready
 
 from zmtp.protocol import (
+    Connection,
     ConnectionState,
     ErrorReason,
     FrameDecoder,
@@ -260,3 +261,47 @@ def test_multipart_through_connection(mode: str) -> None:
     events = feed(conn, message(b"", b"x" * 256, b"") + message(b"solo"), mode)
     assert events == [Message([b"", b"x" * 256, b""]), Message([b"solo"])]
 
+
+
+# -- the handshake phase --------------------------------------------------------------------------------
+
+
+def test_decoder_handshaking_pauses_after_each_command() -> None:
+    dec = FrameDecoder(handshaking=True)
+    data = command(b"A") + command(b"B") + message(b"m")
+    assert dec.feed(data) == [b"\x01A"]
+    assert dec.paused
+    assert dec.feed(b"") == [b"\x01B"]
+    assert dec.paused
+    with pytest.raises(RemoteProtocolError) as info:
+        dec.feed(b"")  # still handshaking: the data frame is refused
+    assert info.value.reason is ErrorReason.UNEXPECTED_COMMAND
+
+
+def test_decoder_resumes_with_data_once_the_handshake_is_over() -> None:
+    dec = FrameDecoder(handshaking=True)
+    assert dec.feed(command(b"READY") + message(b"m", b"n")) == [b"\x05READY"]
+    dec.handshaking = False
+    assert dec.feed(b"") == [[b"m", b"n"]]
+    assert not dec.paused and dec.buffered == 0
+
+
+def test_data_frame_header_during_handshake_refused_at_once() -> None:
+    """Even without a size limit an anonymous peer cannot make us buffer a huge data frame."""
+    conn = Connection("DEALER", max_message_size=-1)
+    conn.receive_data(greeting(1))
+    with pytest.raises(RemoteProtocolError) as info:
+        conn.receive_data(b"\x02" + struct.pack(">Q", 2**62) + b"x" * 100)
+    assert info.value.reason is ErrorReason.UNEXPECTED_COMMAND
+    assert conn._decoder.buffered < 200
+
+
+@pytest.mark.parametrize("mode", ["whole", "bytewise"])
+def test_ready_and_large_message_in_one_chunk(mode: str) -> None:
+    big = b"B" * ((2 << 20) if mode == "whole" else 3000)
+    conn = Connection("DEALER")
+    events = feed(conn, greeting(1) + ready("ROUTER") + message(b"", big) + command(b"PONG"), mode)
+    assert [type(e).__name__ for e in events] == [
+        "GreetingReceived", "HandshakeComplete", "Message", "PongReceived"
+    ]
+    assert events[2] == Message([b"", big])

@@ -32,7 +32,7 @@ from zmtp.protocol import (
     RemoteProtocolError,
     encode_frames,
 )
-from zmtp.protocol.frames import Decoded
+from zmtp.protocol.frames import HANDSHAKE_COMMAND_LIMIT, Decoded
 
 FUZZ = settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 
@@ -160,6 +160,8 @@ def check_robust(conn: Connection, pieces: List[bytes], limit: Optional[int]) ->
         assert len(conn._greeting_buf) <= 64
         if limit is not None:
             assert conn._decoder.buffered <= limit + 9
+        if conn.state is not ConnectionState.ESTABLISHED:  # anonymous peers are bounded in any case
+            assert conn._decoder.buffered <= HANDSHAKE_COMMAND_LIMIT + 9
 
 
 @FUZZ

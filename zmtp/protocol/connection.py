@@ -182,8 +182,9 @@ class Connection:
             return events
         # Any traffic proves the peer alive (libzmq: stream_engine_base_t::decode_and_push).
         self._pong_deadline = None
-        if self._peer_ttl:
-            self._ttl_deadline = now + self._peer_ttl
+        # ... and disarms the peer's TTL until its next PING re-arms it (libzmq: the TTL timer is set by
+        # PING and cancelled by any traffic, stream_engine_base_t::decode_and_push).
+        self._ttl_deadline = None
         while True:
             sink = self.message_sink
             for item in decoded:
@@ -231,6 +232,7 @@ class Connection:
             except PeerErrorCommand as exc:
                 self.state = ConnectionState.CLOSED
                 events.append(ErrorReceived(exc.reason))
+                self.close_reason = RemoteProtocolError(ErrorReason.PEER_ERROR, f"peer sent ERROR: {exc.reason}")
                 return
             for reply in replies:
                 self._out.append(encode_command(reply))
@@ -253,7 +255,9 @@ class Connection:
             events.append(Cancel(bytes(data)))
         elif name == cmd.ERROR or name == cmd.ERROR_MISSPELLED:
             self.state = ConnectionState.CLOSED
-            events.append(ErrorReceived(cmd.decode_error(data)))
+            reason = cmd.decode_error(data)
+            events.append(ErrorReceived(reason))
+            self.close_reason = RemoteProtocolError(ErrorReason.PEER_ERROR, f"peer sent ERROR: {reason}")
         # Any other command is ignored, as libzmq does (zmtp_engine_t::process_command_message).
 
     def _on_handshake_complete(self, events: List[Event], now: float) -> None:

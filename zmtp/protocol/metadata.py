@@ -22,7 +22,12 @@ def encode_metadata(properties: Mapping[str, bytes] | Iterable[Tuple[str, bytes]
     items = properties.items() if isinstance(properties, Mapping) else properties
     chunks = []
     for name, value in items:
-        raw = name.encode("ascii")
+        try:
+            raw = name.encode("ascii")
+        except UnicodeEncodeError:
+            raise LocalProtocolError(ErrorReason.INVALID_ARGUMENT, f"metadata name must be ASCII: {name!r}") from None
+        if len(value) >= 1 << 31:
+            raise LocalProtocolError(ErrorReason.INVALID_ARGUMENT, f"metadata value for {name} is too large")
         if not 0 < len(raw) < 256:
             raise LocalProtocolError(
                 ErrorReason.INVALID_ARGUMENT, f"metadata name must be 1-255 bytes: {name!r}"
