@@ -35,7 +35,7 @@ class Outcome:
             return m, metric.fmt(m) + ("*" if self.failures else "")
         if self.failures:
             f = self.failures[0]
-            return None, "timeout" if f == "timeout" else "error"
+            return None, "timeout" if f.startswith("timeout") else "error"
         return None, "-"
 
 
@@ -83,7 +83,12 @@ def machine_info(pypy: Optional[str]) -> Dict[str, Any]:
         pass
     if pypy:
         info["pypy"] = _first_line(
-            [pypy, "-c", "import sys, platform; print(platform.python_version(), sys.version.split('[')[-1])"]
+            [
+                pypy,
+                "-c",
+                "import sys, platform; v = sys.pypy_version_info; "
+                "print('%s (PyPy %d.%d.%d)' % (platform.python_version(), v.major, v.minor, v.micro))",
+            ]
         )
     return info
 
@@ -138,9 +143,7 @@ def build_tables(cases: List[Case], outcomes: Dict[Tuple[int, str], Outcome]) ->
     out = []
     if zrows:
         out.append(
-            render_table(
-                ["workload", "pyzmq", "zmtp (CPython)", "zmtp/pyzmq", "zmtp (PyPy)", "PyPy/pyzmq"], zrows
-            )
+            render_table(["workload", "pyzmq", "zmtp (CPython)", "zmtp/pyzmq", "zmtp (PyPy)", "PyPy/pyzmq"], zrows)
         )
     if rrows:
         out.append("Raw Python sockets (no ZeroMQ): the ceiling of what the interpreter allows")
@@ -170,9 +173,7 @@ def find_interps(impls: Sequence[str], pypy: Optional[str]) -> Tuple[List[Interp
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    ap.add_argument(
-        "--repeat", type=int, default=None, help="repetitions per cell (default 5, 1 with --quick)"
-    )
+    ap.add_argument("--repeat", type=int, default=None, help="repetitions per cell (default 5, 1 with --quick)")
     ap.add_argument("--quick", action="store_true", help="small message counts, one repetition")
     ap.add_argument(
         "--impl",
@@ -236,8 +237,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     continue  # it failed every time so far: don't burn another timeout on it
                 try:
                     oc.values.append(case.run(interp))
-                except BenchTimeout:
-                    oc.failures.append("timeout")
+                except BenchTimeout as e:
+                    oc.failures.append(f"timeout: {e}")
                 except WorkerFailed as e:
                     oc.failures.append(f"error: {e}")
                 except Exception as e:  # a malformed result etc.: report, keep going
@@ -248,8 +249,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             _, s = oc.cell(case.metrics[0])
             summary.append(f"{interp.key}={s}")
             for f in oc.failures[:1]:
-                if f != "timeout":
-                    summary.append("[{}: {}]".format(interp.key, f.replace("\n", " ")[:300]))
+                summary.append("[{}: {}]".format(interp.key, f.replace("\n", " ")[:300]))
         elapsed = time.monotonic() - t_start
         label = case.row_label(case.metrics[0])
         print(

@@ -85,6 +85,9 @@ def thr_send(zmq: Any, ctx: Any, p: Params) -> Params:
     s.setsockopt(zmq.LINGER, SENDER_LINGER_MS)
     try:
         s.connect(p["endpoint"])
+        # Let the connection come up before queueing: the receiver times from its first message anyway, and
+        # early zmtp dropped messages queued before the handshake when close()+term() followed right after.
+        time.sleep(p.get("connect_wait", 0.2))
         msg = b"x" * p["size"]
         send = s.send
         for _ in range(p["count"]):

@@ -71,7 +71,7 @@ class Worker:
             cwd=ROOT,
             env=worker_env(),
         )
-        self.got_result = False
+        self.got: set = set()  # names under which a result arrived (for diagnostics)
         self._events = events
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -116,6 +116,17 @@ class Worker:
 
 def _params_arg(params: Dict[str, Any]) -> List[str]:
     return ["--params", json.dumps(params)]
+
+
+def _describe(workers: Dict[str, Worker]) -> str:
+    """Who was still running when the deadline hit, and the tail of everyone's stderr."""
+    parts = []
+    for name, w in workers.items():
+        rc = w.proc.poll()
+        state = "running" if rc is None else f"exited rc={rc}"
+        tail = w.stderr_tail(300).replace("\n", " | ")
+        parts.append(f"{name} {state}, result={'yes' if name in w.got else 'no'}" + (f": {tail}" if tail else ""))
+    return "; ".join(parts)
 
 
 def _next(events: queue.Queue[Tuple[str, Any]], deadline: float) -> Tuple[str, Any]:
@@ -165,9 +176,7 @@ def run_group(
         for i in range(clients):
             cparams = dict(params, index=i, **info)
             name = f"client{i}"
-            workers[name] = Worker(
-                name, interp, ["--role", client_role, *_params_arg(cparams)], events, cpus[i]
-            )
+            workers[name] = Worker(name, interp, ["--role", client_role, *_params_arg(cparams)], events, cpus[i])
         needed = set()
         if need_server:
             needed.add("server")
@@ -188,6 +197,10 @@ def run_group(
                 raise WorkerFailed("{}: {}".format(name, ev.get("error", "?")))
             if kind == "result":
                 results[name] = ev.get("result", {})
+                w.got.add(name)
+    except BenchTimeout:
+        raise BenchTimeout(_describe(workers)) from None
+    else:
         # give everyone a moment to exit cleanly, then kill
         end = time.monotonic() + GRACE_S
         for w in workers.values():
@@ -231,11 +244,14 @@ def run_inproc(
                 raise WorkerFailed(ev.get("error", "?"))
             if ev.get("event") == "result":
                 result: Dict[str, Any] = ev.get("result", {})
+                w.got.add("inproc")
                 break
         try:
             w.proc.wait(timeout=GRACE_S)
         except subprocess.TimeoutExpired:
             pass
         return result
+    except BenchTimeout:
+        raise BenchTimeout(_describe({"inproc": w})) from None
     finally:
         w.kill()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import threading
 import traceback
@@ -93,14 +94,20 @@ def run_inproc(impl: Any, server: str, client: str, clients: int, params: Params
         t = threading.Thread(target=cli, args=(i,), daemon=True)
         t.start()
         threads.append(t)
-    for t in threads:
-        t.join()
+    # The server finishing means the measurement is over (latency: the client sent its stop message). A
+    # throughput sender may still be blocked on a receiver that stopped at its time cap: don't wait for it.
+    threads[0].join()
+    for t in threads[1:]:
+        t.join(timeout=5.0)
     if errors:
         raise RuntimeError(errors[0])
     merged: Dict[str, Any] = dict(results.get("server") or {})
     for i in range(clients):
         merged.update({k: v for k, v in (results.get(f"client{i}") or {}).items() if k not in merged})
     emit({"event": "result", "result": merged})
+    if any(t.is_alive() for t in threads):
+        sys.stdout.flush()
+        os._exit(0)  # a thread is stuck in send(): term() would wait for it forever
     _term(ctx)
 
 

@@ -143,10 +143,11 @@ PINNINGS: List[Tuple[str, Optional[int], Optional[int]]] = [
 ]
 
 
-def available_pinnings() -> List[Tuple[str, Optional[int], Optional[int]]]:
+def available_pinnings(quick: bool = False) -> List[Tuple[str, Optional[int], Optional[int]]]:
+    """Unpinned, both on CPU 0, and CPUs 0/1 where this process may use them (--quick: the pinned ones)."""
     getaff = getattr(os, "sched_getaffinity", None)
     cpus = getaff(0) if getaff else set()
-    out: List[Tuple[str, Optional[int], Optional[int]]] = [PINNINGS[0]]
+    out: List[Tuple[str, Optional[int], Optional[int]]] = [] if quick and 0 in cpus else [PINNINGS[0]]
     if 0 in cpus:
         out.append(PINNINGS[1])
     if 0 in cpus and 1 in cpus:
@@ -200,7 +201,7 @@ def req_rep_cases(s: Settings) -> List[Case]:
     count = max(500, int(10_000 * s.scale))
     warmup = 1000  # also lets the PyPy JIT warm up
     for transport in s.transports:
-        pins = available_pinnings() if transport != "inproc" else [PINNINGS[0]]
+        pins = available_pinnings(s.quick) if transport != "inproc" else [PINNINGS[0]]
         for label, scpu, ccpu in pins:
             for size in s.latency_sizes:
 
@@ -238,9 +239,7 @@ def req_rep_cases(s: Settings) -> List[Case]:
                         cleanup_ipc(addr)
                     return {"median_us": r["median_us"], "p99_us": r["p99_us"], "cpus": r.get("cpus", "?")}
 
-                cases.append(
-                    Case("req-rep", size, transport, label, "zmq", LATENCY_METRICS, run, title="REQ<->REP")
-                )
+                cases.append(Case("req-rep", size, transport, label, "zmq", LATENCY_METRICS, run, title="REQ<->REP"))
     return cases
 
 
@@ -261,13 +260,9 @@ def pub_sub_cases(s: Settings) -> List[Case]:
             }
             try:
                 if transport == "inproc":
-                    r = run_inproc(
-                        interp, "pub_server", "sub_client", params, clients=subs, timeout=s.timeout
-                    )
+                    r = run_inproc(interp, "pub_server", "sub_client", params, clients=subs, timeout=s.timeout)
                 else:
-                    r = run_group(
-                        interp, "pub_server", "sub_client", params, clients=subs, timeout=s.timeout
-                    )["server"]
+                    r = run_group(interp, "pub_server", "sub_client", params, clients=subs, timeout=s.timeout)["server"]
             finally:
                 cleanup_ipc(addr, addr2)
             return {
@@ -346,12 +341,10 @@ def raw_cases(s: Settings) -> List[Case]:
         return {"mb_per_s": r["mb_per_s"]}
 
     cases.append(
-        Case(
-            "raw", MIB, "tcp", "", "raw", [Metric("mb_per_s", "MB/s", fmt_mb)], bulk, title="raw socket bulk"
-        )
+        Case("raw", MIB, "tcp", "", "raw", [Metric("mb_per_s", "MB/s", fmt_mb)], bulk, title="raw socket bulk")
     )
     count = max(500, int(10_000 * s.scale))
-    for label, scpu, ccpu in available_pinnings():
+    for label, scpu, ccpu in available_pinnings(s.quick):
 
         def ping(interp: Interp, scpu: Optional[int] = scpu, ccpu: Optional[int] = ccpu) -> Dict[str, float]:
             params = {"size": 16, "count": count, "warmup": 1000, "max_seconds": s.max_seconds}
@@ -368,9 +361,7 @@ def raw_cases(s: Settings) -> List[Case]:
             )["clients"][0]
             return {"median_us": r["median_us"], "p99_us": r["p99_us"], "cpus": r.get("cpus", "?")}
 
-        cases.append(
-            Case("raw", 16, "tcp", label, "raw", LATENCY_METRICS, ping, title="raw socket ping-pong")
-        )
+        cases.append(Case("raw", 16, "tcp", label, "raw", LATENCY_METRICS, ping, title="raw socket ping-pong"))
     stream_count = max(20_000, int(2_000_000 * s.scale))
 
     def stream(interp: Interp) -> Dict[str, float]:

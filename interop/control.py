@@ -101,9 +101,11 @@ class PeerProcess:
                 line = self._lines.get(timeout=hard)
             except queue.Empty:
                 self.kill()
-                raise InteropError("EPEERHUNG", f"{self.name} did not answer {op} within {hard:.1f}s") from None
+                msg = f"{self.name} did not answer {op} within {hard:.1f}s"
+                raise InteropError("EPEERHUNG", msg) from None
             if line is None:
-                raise InteropError("EPEERDEAD", f"{self.name} exited during {op} {self.stderr_tail()}".rstrip())
+                msg = f"{self.name} exited during {op} {self.stderr_tail()}"
+                raise InteropError("EPEERDEAD", msg.rstrip())
             try:
                 resp = json.loads(line)
             except ValueError:

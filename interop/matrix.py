@@ -204,6 +204,7 @@ class Worker:
                 transport=cell.transport,
                 zmtp_version=(3, 0) if cell.revision == "3.0" else None,
                 ipc_dir=ipc_dir,
+                mechanism=cell.mechanism,
             )
             pattern.scenario(run)
             box["result"] = Result(cell, PASS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .matrix import FAIL, NA, PASS, UNAVAILABLE, Cell, Env, Result
+from .matrix import FAIL, NA, PASS, UNAVAILABLE, Env, Result
 from .scenarios import PATTERNS
 
 SYMBOL = {PASS: "✓", FAIL: "✗", NA: "·", UNAVAILABLE: "?"}
@@ -191,6 +191,3 @@ def json_report(env: Env, results: Sequence[Result], impl_desc: str) -> str:
     doc = {"impl": impl_desc, "peers": peers, "counts": counts(results),
            "summary": summary_line(results), "cells": [r.to_json() for r in results]}
     return json.dumps(doc, indent=1)
-
-
-__all__ = ["Cell", "grid", "json_report", "markdown_report", "summary_line", "text_report"]

@@ -11,7 +11,6 @@ import struct
 import time
 from typing import Any, Callable, Iterator, List, Optional
 
-import pytest
 import zmq
 
 import zmtp
@@ -22,9 +21,8 @@ LOCAL = "tcp://127.0.0.1:*"
 # -- contexts --------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def pctx() -> Iterator[zmq.Context]:
-    """A pyzmq (libzmq) context, destroyed with linger 0 after the test."""
+def pyzmq_context() -> Iterator[zmq.Context]:
+    """Body of each test module's ``pctx`` fixture: a pyzmq (libzmq) context, destroyed with linger 0."""
     ctx = zmq.Context()
     yield ctx
     ctx.destroy(linger=0)
@@ -32,22 +30,6 @@ def pctx() -> Iterator[zmq.Context]:
 
 def make_zctx(driver: str = "threaded") -> zmtp.Context:
     return zmtp.Context(driver=driver)
-
-
-@pytest.fixture
-def zctx() -> Iterator[zmtp.Context]:
-    """A threaded zmtp context, destroyed with linger 0 after the test."""
-    ctx = make_zctx("threaded")
-    yield ctx
-    ctx.destroy(linger=0)
-
-
-@pytest.fixture(params=DRIVERS)
-def zctx_any(request: Any) -> Iterator[zmtp.Context]:
-    """A zmtp context for each driver."""
-    ctx = make_zctx(request.param)
-    yield ctx
-    ctx.destroy(linger=0)
 
 
 def endpoint(sock: Any) -> str:
@@ -94,31 +76,45 @@ def wait_until(pred: Callable[[], bool], timeout: float = 3.0, zsock: Any = None
             time.sleep(step)
 
 
-def recv_n(sock: Any, n: int, timeout: float = 3.0, multipart: bool = False) -> List[Any]:
-    """Receive ``n`` messages from a zmtp or pyzmq socket, failing (not hanging) after ``timeout``."""
+def recv_n(sock: Any, n: int, timeout: float = 3.0, multipart: bool = False, zsock: Any = None) -> List[Any]:
+    """Receive ``n`` messages from a zmtp or pyzmq socket, giving up (not hanging) after ``timeout``.
+
+    ``zsock``: a blocking-driver zmtp socket at the other end, pumped while waiting.
+    """
     got: List[Any] = []
     deadline = time.monotonic() + timeout
+    blocking = zsock is not None and not zsock.context._reactor.threaded
     while len(got) < n:
         left = deadline - time.monotonic()
         if left <= 0:
             break
+        if blocking:
+            pump(zsock, 0.005)
+            left = 0.005
         if sock.poll(max(1, int(left * 1000)), zmtp.POLLIN):
-            got.append(sock.recv_multipart(zmtp.DONTWAIT) if multipart else sock.recv(zmtp.DONTWAIT))
+            while len(got) < n:
+                try:
+                    got.append(sock.recv_multipart(zmtp.DONTWAIT) if multipart else sock.recv(zmtp.DONTWAIT))
+                except (zmtp.Again, zmq.Again):
+                    break
     return got
 
 
-def recv_one(sock: Any, timeout: float = 3.0, multipart: bool = False) -> Any:
-    got = recv_n(sock, 1, timeout, multipart)
+def recv_one(sock: Any, timeout: float = 3.0, multipart: bool = False, zsock: Any = None) -> Any:
+    got = recv_n(sock, 1, timeout, multipart, zsock)
     assert got, f"nothing received within {timeout} s"
     return got[0]
 
 
-def drain(sock: Any, quiet: float = 0.2) -> List[Any]:
-    """Receive until ``quiet`` seconds pass with nothing arriving."""
+def drain(sock: Any, quiet: float = 0.2, zsock: Any = None) -> List[Any]:
+    """Receive (multipart) until ``quiet`` seconds pass with nothing arriving."""
     got = []
-    while sock.poll(int(quiet * 1000), zmtp.POLLIN):
+    while True:
+        if zsock is not None:
+            pump(zsock, 0.005)
+        if not sock.poll(int(quiet * 1000), zmtp.POLLIN):
+            return got
         got.append(sock.recv_multipart(zmtp.DONTWAIT))
-    return got
 
 
 def still_serving(zsock: Any, psock: Any, tag: bytes = b"x", timeout: float = 3.0) -> None:
@@ -142,11 +138,10 @@ def still_serving(zsock: Any, psock: Any, tag: bytes = b"x", timeout: float = 3.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             zsock.send(tag)
-            pump(zsock, 0.02)
-            if psock.poll(30, zmtp.POLLIN):
-                assert psock.recv() == tag
-                drain(psock, 0.05)
-                return
+            pump(zsock, 0.001 if zsock.context._reactor.threaded else 0.02)
+            while psock.poll(5 if zsock.context._reactor.threaded else 30, zmtp.POLLIN):
+                if psock.recv() == tag:  # (earlier checks' extra copies may come first)
+                    return
         raise AssertionError("the publisher no longer reaches its good subscriber")
     else:  # pragma: no cover - test bug
         raise AssertionError(f"no exchange defined for {zsock.type_name}")
@@ -206,14 +201,38 @@ def read_frame(s: socket.socket) -> tuple[int, bytes]:
 
 
 def raw_handshake(ep: str, socket_type: bytes, identity: Optional[bytes] = None,
-                  timeout: float = 3.0) -> socket.socket:
-    """A raw TCP client that completes a NULL handshake by hand (then does whatever the test likes)."""
-    s = raw_connect(ep, timeout)
+                  timeout: float = 3.0, zsock: Any = None, sndbuf: int = 0) -> socket.socket:
+    """A raw TCP client that completes a NULL handshake by hand (then does whatever the test likes).
+
+    ``zsock``: the zmtp socket at the other end, pumped meanwhile if its context is blocking-driver.
+    """
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if sndbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+    s.settimeout(timeout)
+    s.connect(host_port(ep))
     s.sendall(greeting() + ready(socket_type, identity))
-    peer = recv_exact(s, 64)
-    assert peer[0] == 0xFF and peer[10] == 3, peer
-    flags, body = read_frame(s)
-    assert flags & 0x04 and body[1:6] == b"READY", body
+    blocking = zsock is not None and not zsock.context._reactor.threaded
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while True:
+        # the greeting, then a READY short enough for a 1-byte size
+        if len(buf) >= 66 and len(buf) >= 66 + buf[65]:
+            break
+        assert time.monotonic() < deadline, f"no handshake from the zmtp socket: {buf!r}"
+        if blocking:
+            pump(zsock, 0.005)
+            s.settimeout(0.005)
+        try:
+            chunk = s.recv(4096)
+        except socket.timeout:
+            continue
+        assert chunk, f"EOF during the handshake: {buf!r}"
+        buf += chunk
+    s.settimeout(timeout)
+    assert buf[0] == 0xFF and buf[10] == 3, buf
+    assert buf[64] & 0x04 and buf[67:72] == b"READY", buf
+    assert len(buf) == 66 + buf[65], "extra bytes after READY"
     return s
 
 
@@ -224,13 +243,16 @@ def wait_eof(s: socket.socket, timeout: float = 3.0, zsock: Any = None) -> bool:
     """
     deadline = time.monotonic() + timeout
     blocking = zsock is not None and not zsock.context._reactor.threaded
+    first = True
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
             return False
         if blocking:
-            pump(zsock, 0.01)
-            left = 0.001
+            if not first:
+                pump(zsock, 0.01)
+            first = False
+            left = 0.0005
         s.settimeout(left)
         try:
             data = s.recv(65536)
@@ -242,6 +264,18 @@ def wait_eof(s: socket.socket, timeout: float = 3.0, zsock: Any = None) -> bool:
             return True
         if not data:
             return True
+
+
+def established(zsock: Any) -> int:
+    """How many of a zmtp socket's connections have completed their handshake."""
+    with zsock.context._lock:
+        return sum(1 for st in zsock._streams if st.pipe is not None and not st.closed)
+
+
+def wait_connected(zsock: Any, n: int = 1, timeout: float = 3.0) -> None:
+    """Wait (pumping a blocking-driver context) until ``n`` connections are handshaken.  Needed before
+    a libzmq PUSH/DEALER/REQ binder sends to a zmtp socket that connects: libzmq blocks without a peer."""
+    assert wait_until(lambda: established(zsock) >= n, timeout, zsock), "no connection"
 
 
 def stream_count(zsock: Any) -> int:

@@ -80,6 +80,7 @@ class Harness:
     def zsock(self, kind: int, **opts: Any) -> zmtp.Socket:
         s = self.zctx.socket(kind)
         s.linger = 0
+        s.sndtimeo = int(WAIT * 1000)  # a send that should not block fails instead of hanging
         for name, value in opts.items():
             setattr(s, name, value)
         self.socks.append(s)
@@ -88,6 +89,7 @@ class Harness:
     def psock(self, kind: int, **opts: Any) -> zmq.Socket:
         s = self.pctx.socket(kind)
         s.linger = 0
+        s.sndtimeo = int(WAIT * 1000)
         for name, value in opts.items():
             setattr(s, name, value)
         self.socks.append(s)
@@ -120,7 +122,14 @@ class Harness:
 
     # -- waiting -------------------------------------------------------------------------------
     def pump(self) -> bool:
+        self.nudge()
         return pump(self.socks)
+
+    def nudge(self) -> None:
+        """Let every pyzmq socket process its pending commands (new pipes, subscriptions)."""
+        for s in self.socks:
+            if not is_zmtp(s) and not s.closed:
+                s.getsockopt(zmq.EVENTS)
 
     def idle(self, seconds: float) -> None:
         """Let time pass while keeping every blocking-driver reactor turning."""
@@ -140,16 +149,42 @@ class Harness:
             if not self.pump():
                 time.sleep(0.002)
 
+    def send(self, sock: Any, msg: List[bytes], timeout: float = WAIT) -> None:
+        """Send a multipart message.  A pyzmq socket may have to wait for a blocking-driver zmtp peer
+        to connect (nothing moves until zmtp is called), so it retries while pumping zmtp."""
+        if is_zmtp(sock):
+            sock.send_multipart(msg)
+            return
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                sock.send_multipart(msg, zmq.NOBLOCK)
+                return
+            except zmq.Again:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"pyzmq send would still block after {timeout}s")
+            if not self.pump():
+                time.sleep(0.002)
+
     def recv(self, sock: Any, timeout: float = WAIT) -> List[bytes]:
         """One whole multipart message from ``sock`` (zmtp or pyzmq), or AssertionError."""
         if is_zmtp(sock):
-            # a blocking-driver recv turns its own reactor; pyzmq peers have their I/O thread
+            # A blocking-driver recv turns its own reactor; pyzmq peers have their I/O thread, but a
+            # libzmq socket handles pipe attachment only inside its own API calls (a bound SUB sends
+            # its subscriptions to a new publisher only then): nudge them between short waits.
             old = sock.rcvtimeo
-            sock.rcvtimeo = int(timeout * 1000)
+            deadline = time.monotonic() + timeout
             try:
-                return sock.recv_multipart()
-            except zmtp.Again:
-                raise AssertionError(f"zmtp {sock.type_name} recv timed out after {timeout}s") from None
+                while True:
+                    sock.rcvtimeo = 20
+                    try:
+                        return sock.recv_multipart()
+                    except zmtp.Again:
+                        pass
+                    self.nudge()
+                    if time.monotonic() > deadline:
+                        raise AssertionError(f"zmtp {sock.type_name} recv timed out after {timeout}s")
             finally:
                 sock.rcvtimeo = old
         deadline = time.monotonic() + timeout
@@ -218,18 +253,18 @@ def short_tmpdir(tmp_path: Any) -> Iterator[str]:
         shutil.rmtree(short, ignore_errors=True)
 
 
-@pytest.fixture(params=DRIVERS)
-def driver(request: Any) -> str:
+@pytest.fixture(name="driver", params=DRIVERS)
+def driver_fixture(request: Any) -> str:
     return request.param  # type: ignore[no-any-return]
 
 
-@pytest.fixture
-def ipc_dir(tmp_path: Any) -> Iterator[str]:
+@pytest.fixture(name="ipc_dir")
+def ipc_dir_fixture(tmp_path: Any) -> Iterator[str]:
     yield from short_tmpdir(tmp_path)
 
 
-@pytest.fixture
-def h(driver: str, ipc_dir: str) -> Iterator[Harness]:
+@pytest.fixture(name="h")
+def harness_fixture(driver: str, ipc_dir: str) -> Iterator[Harness]:
     harness = Harness(driver, ipc_dir)
     try:
         yield harness

@@ -12,7 +12,7 @@ from typing import Any, Callable, List
 
 import pytest
 import zmq
-from socket_helpers import TRANSPORTS, Harness, driver, h, ipc_dir  # noqa: F401
+from socket_helpers import TRANSPORTS, Harness, driver_fixture, harness_fixture, ipc_dir_fixture  # noqa: F401
 
 import zmtp
 
@@ -50,49 +50,49 @@ def req_rep(k: Link) -> None:
     h, req, rep = k.h, k.a, k.b
     for i in range(3):
         request = [b"q%d" % i, b"", b"tail"]
-        req.send_multipart(request)
+        h.send(req, request)
         assert h.recv(rep) == request
-        rep.send_multipart([b"r%d" % i, b""])
+        h.send(rep, [b"r%d" % i, b""])
         assert h.recv(req) == [b"r%d" % i, b""]
 
 
 def req_router(k: Link) -> None:
     h, req, router = k.h, k.a, k.b
     for i in range(2):
-        req.send_multipart([b"hello", b"%d" % i])
+        h.send(req, [b"hello", b"%d" % i])
         assert h.recv(router) == [b"client-A", b"", b"hello", b"%d" % i]
-        router.send_multipart([b"client-A", b"", b"world%d" % i])
+        h.send(router, [b"client-A", b"", b"world%d" % i])
         assert h.recv(req) == [b"world%d" % i]
 
 
 def dealer_rep(k: Link) -> None:
     h, dealer, rep = k.h, k.a, k.b
-    dealer.send_multipart([b"", b"x", b"y"])
+    h.send(dealer, [b"", b"x", b"y"])
     assert h.recv(rep) == [b"x", b"y"]
-    rep.send(b"z")
+    h.send(rep, [b"z"])
     assert h.recv(dealer) == [b"", b"z"]
     # a deeper envelope comes back whole
-    dealer.send_multipart([b"hop2", b"hop1", b"", b"deep"])
+    h.send(dealer, [b"hop2", b"hop1", b"", b"deep"])
     assert h.recv(rep) == [b"deep"]
-    rep.send_multipart([b"deep-reply", b""])
+    h.send(rep, [b"deep-reply", b""])
     assert h.recv(dealer) == [b"hop2", b"hop1", b"", b"deep-reply", b""]
 
 
 def dealer_router(k: Link) -> None:
     h, dealer, router = k.h, k.a, k.b
-    dealer.send_multipart([b"m1", b"m2"])
+    h.send(dealer, [b"m1", b"m2"])
     assert h.recv(router) == [b"D1", b"m1", b"m2"]
-    router.send_multipart([b"D1", b"back", b""])
+    h.send(router, [b"D1", b"back", b""])
     assert h.recv(dealer) == [b"back", b""]
-    dealer.send(b"")
+    h.send(dealer, [b""])
     assert h.recv(router) == [b"D1", b""]
 
 
 def dealer_dealer(k: Link) -> None:
     h, a, b = k.h, k.a, k.b
-    a.send_multipart([b"1", b"", b"2"])
+    h.send(a, [b"1", b"", b"2"])
     assert h.recv(b) == [b"1", b"", b"2"]
-    b.send(b"3")
+    h.send(b, [b"3"])
     assert h.recv(a) == [b"3"]
 
 
@@ -104,7 +104,7 @@ def router_router(k: Link) -> None:
     # the connecting side must know the binder's id, and wait until the peer is there
     h.wait(lambda: _try_send(connecter, [bid, b"hi"]), "ROUTER->ROUTER route")
     assert h.recv(binder) == [cid, b"hi"]
-    binder.send_multipart([cid, b"ho", b"!"])
+    h.send(binder, [cid, b"ho", b"!"])
     assert h.recv(connecter) == [bid, b"ho", b"!"]
 
 
@@ -120,8 +120,8 @@ def _try_send(sock: Any, msg: List[bytes]) -> bool:
 def push_pull(k: Link) -> None:
     h, push, pull = k.h, k.a, k.b
     for i in range(20):
-        push.send(b"m%d" % i)
-    push.send_multipart([b"multi", b"", b"part"])
+        h.send(push, [b"m%d" % i])
+    h.send(push, [b"multi", b"", b"part"])
     for i in range(20):
         assert h.recv(pull) == [b"m%d" % i]
     assert h.recv(pull) == [b"multi", b"", b"part"]
@@ -133,9 +133,9 @@ def pub_sub(k: Link) -> None:
     sub.subscribe(b"b")
     sub_sync(h, pub, sub, b"b")
     for m in (b"c-nope", b"a1", b"b1", b"ab", b"", b"x", b"B"):
-        pub.send(m)
-    pub.send_multipart([b"a-multi", b"part2"])
-    pub.send(b"b-end2")
+        h.send(pub, [m])
+    h.send(pub, [b"a-multi", b"part2"])
+    h.send(pub, [b"b-end2"])
     got = []
     while True:
         msg = h.recv(sub)
@@ -147,25 +147,25 @@ def pub_sub(k: Link) -> None:
     sub.unsubscribe(b"a")
     sub.subscribe(b"c")
     sub_sync(h, pub, sub, b"c")
-    pub.send(b"a2")
-    pub.send(b"b2")
+    h.send(pub, [b"a2"])
+    h.send(pub, [b"b2"])
     assert h.recv(sub) == [b"b2"]
 
 
 def pub_xsub(k: Link) -> None:
     h, pub, xsub = k.h, k.a, k.b
-    xsub.send(b"\x01a")
-    xsub.send(b"\x01b")
+    h.send(xsub, [b"\x01a"])
+    h.send(xsub, [b"\x01b"])
     sub_sync(h, pub, xsub, b"b")
     for m in (b"c-nope", b"a1", b"b1"):
-        pub.send(m)
+        h.send(pub, [m])
     assert h.recv(xsub) == [b"a1"]
     assert h.recv(xsub) == [b"b1"]
-    xsub.send(b"\x00a")
-    xsub.send(b"\x01c")
+    h.send(xsub, [b"\x00a"])
+    h.send(xsub, [b"\x01c"])
     sub_sync(h, pub, xsub, b"c")
-    pub.send(b"a2")
-    pub.send(b"b2")
+    h.send(pub, [b"a2"])
+    h.send(pub, [b"b2"])
     assert h.recv(xsub) == [b"b2"]
 
 
@@ -173,35 +173,35 @@ def xpub_sub(k: Link) -> None:
     h, xpub, sub = k.h, k.a, k.b
     sub.subscribe(b"t")
     assert h.recv(xpub) == [b"\x01t"]
-    xpub.send(b"nope")
-    xpub.send_multipart([b"t1", b"more"])
+    h.send(xpub, [b"nope"])
+    h.send(xpub, [b"t1", b"more"])
     assert h.recv(sub) == [b"t1", b"more"]
     sub.unsubscribe(b"t")
     assert h.recv(xpub) == [b"\x00t"]
     sub.subscribe(b"")
     assert h.recv(xpub) == [b"\x01"]
-    xpub.send(b"anything")
+    h.send(xpub, [b"anything"])
     assert h.recv(sub) == [b"anything"]
 
 
 def xpub_xsub(k: Link) -> None:
     h, xpub, xsub = k.h, k.a, k.b
-    xsub.send(b"\x01t")
+    h.send(xsub, [b"\x01t"])
     assert h.recv(xpub) == [b"\x01t"]
-    xpub.send(b"u-nope")
-    xpub.send(b"t-yes")
+    h.send(xpub, [b"u-nope"])
+    h.send(xpub, [b"t-yes"])
     assert h.recv(xsub) == [b"t-yes"]
-    xsub.send(b"\x00t")
+    h.send(xsub, [b"\x00t"])
     assert h.recv(xpub) == [b"\x00t"]
 
 
 def pair_pair(k: Link) -> None:
     h, a, b = k.h, k.a, k.b
-    a.send_multipart([b"ping", b""])
+    h.send(a, [b"ping", b""])
     assert h.recv(b) == [b"ping", b""]
-    b.send(b"")
+    h.send(b, [b""])
     assert h.recv(a) == [b""]
-    b.send_multipart([b"x"] * 5)
+    h.send(b, [b"x"] * 5)
     assert h.recv(a) == [b"x"] * 5
 
 
@@ -422,13 +422,13 @@ def test_big_and_many_part_messages(h: Harness, zmtp_sends: bool, transport: str
     rx = h.sock(not zmtp_sends, zmq.PAIR)
     h.link(rx, tx, transport)
     big = bytes(range(256)) * 4096  # 1 MiB
-    tx.send(big)
+    h.send(tx, [big])
     parts = [b"%d" % i for i in range(100)]
     parts[50] = b""
-    tx.send_multipart(parts)
-    tx.send(b"")
-    tx.send_multipart([b"", b"", b""])
-    tx.send_multipart([big[:300], b"x" * 70000])  # short and long frame headers
+    h.send(tx, parts)
+    h.send(tx, [b""])
+    h.send(tx, [b"", b"", b""])
+    h.send(tx, [big[:300], b"x" * 70000])  # short and long frame headers
     assert h.recv(rx) == [big]
     assert h.recv(rx) == parts
     assert h.recv(rx) == [b""]
@@ -443,7 +443,7 @@ def test_stream_of_messages_in_order(h: Harness, zmtp_sends: bool) -> None:
     h.link(pull, push)
     n = 3000
     for i in range(n):
-        push.send(b"%d" % i)
+        h.send(push, [b"%d" % i])
     received = [h.recv(pull)[0] for _ in range(n)]
     assert received == [b"%d" % i for i in range(n)]
 

@@ -167,6 +167,8 @@ class Context:
                 sock._cond.notify_all()
                 for watcher in sock._watchers:
                     watcher.notify()
+            # blocking driver: a thread waiting inside the reactor's select must see it too
+            self._reactor.wake()
             self._run_until(lambda: not self._sockets, None)
             self._reactor.stop()
         if Context._instance is self:

@@ -164,8 +164,8 @@ class Socket:
             return
         opt = OPTION_NAMES.get(name.lower())
         if opt is None:
-            object.__setattr__(self, name, value)
-            return
+            # as pyzmq: only class-defined attributes and socket options can be set
+            raise AttributeError(f"{type(self).__name__} has no such option: {name.upper()}")
         self.setsockopt(opt, value)
 
     def __getattr__(self, name: str) -> Any:
@@ -225,13 +225,15 @@ class Socket:
             if isinstance(value, str):
                 raise TypeError("unicode not allowed, use setsockopt_string")
             if not isinstance(value, (bytes, bytearray, memoryview)):
-                raise ZMQError(Errno.EINVAL, f"option {option} takes bytes, not {type(value).__name__}")
+                raise TypeError(f"expected bytes, got: {value!r}")
             value = bytes(value)
         else:
             if isinstance(value, bool):
                 value = int(value)
+            if isinstance(value, str):
+                raise TypeError("unicode not allowed, use setsockopt_string")
             if not isinstance(value, int):
-                raise ZMQError(Errno.EINVAL, f"option {option} takes an int, not {type(value).__name__}")
+                raise TypeError(f"expected int, got: {value!r}")
         o = self.options
         if option == SocketOption.SUBSCRIBE or option == SocketOption.UNSUBSCRIBE:
             pattern = self.__dict__.get("_pattern")
@@ -343,8 +345,9 @@ class Socket:
         self.setsockopt(SocketOption.UNSUBSCRIBE, topic)
 
     # -- endpoints -----------------------------------------------------------------------------
-    def bind(self, addr: str) -> None:
+    def bind(self, addr: str) -> _SocketContext:
         self._check_open()
+        addr = _endpoint_str(addr)
         ep = parse_endpoint(addr)
         with self._lock:
             self.context._check_alive()
@@ -362,6 +365,7 @@ class Socket:
                 if resolved != addr:
                     self._binds.setdefault(addr, listener)
             self.__dict__["_last_endpoint"] = resolved.encode()
+        return _SocketContext(self, "bind", addr)
 
     def bind_to_random_port(
         self, addr: str, min_port: int = 49152, max_port: int = 65536, max_tries: int = 100
@@ -382,9 +386,11 @@ class Socket:
 
     def unbind(self, addr: str) -> None:
         self._check_open()
+        addr = _endpoint_str(addr)
         with self._lock:
             target = self._binds.pop(addr, None)
             if target is None:
+                parse_endpoint(addr)  # a malformed endpoint is EINVAL/EPROTONOSUPPORT, as libzmq
                 raise ZMQError(Errno.ENOENT, f"No such endpoint: {addr}")
             for key in [k for k, v in self._binds.items() if v is target]:
                 del self._binds[key]
@@ -396,8 +402,9 @@ class Socket:
             else:
                 self.context._inproc_unbind(self, target[1])
 
-    def connect(self, addr: str) -> None:
+    def connect(self, addr: str) -> _SocketContext:
         self._check_open()
+        addr = _endpoint_str(addr)
         ep = parse_endpoint(addr)
         with self._lock:
             self.context._check_alive()
@@ -416,12 +423,15 @@ class Socket:
                     self._pattern.attach(pipe)
                 self._connects[addr] = connecter
             self.__dict__["_last_endpoint"] = addr.encode()
+        return _SocketContext(self, "connect", addr)
 
     def disconnect(self, addr: str) -> None:
         self._check_open()
+        addr = _endpoint_str(addr)
         with self._lock:
             target = self._connects.pop(addr, None)
             if target is None:
+                parse_endpoint(addr)
                 raise ZMQError(Errno.ENOENT, f"No such endpoint: {addr}")
             self._drop_connect(target)
 
@@ -490,9 +500,12 @@ class Socket:
             pass
 
     def add_stream(self, stream: Stream) -> None:
+        connecter = stream.connecter
         if self._closed:
-            stream.close(None)
-            return
+            if connecter is None or not connecter.lingering:
+                stream.close(None)
+                return
+            stream.lingering = True  # connected at last, after close(): deliver what was queued
         self._streams.add(stream)
 
     def stream_ready(self, stream: Stream, event: HandshakeComplete) -> Optional[Pipe]:
@@ -531,12 +544,25 @@ class Socket:
                     pipe.on_drained = lambda p: self.reactor.call_soon(lambda: self.detach_pipe(p))
                 else:
                     self.detach_pipe(pipe)
+        if connecter is not None and connecter.lingering:
+            # a closed socket's connecter that still has messages to deliver (libzmq: the session
+            # lingers and reconnects): done once its pipe is empty, else it reconnects
+            if connecter.pipe is None or not connecter.pipe.outbound:
+                connecter.lingering = False
+                connecter.close()
+                self._linger_unit_done()
+            else:
+                connecter.stream_closed(stream)
+            return
         if connecter is not None:
             connecter.stream_closed(stream)
         if stream.lingering:
-            self._lingering -= 1
-            if self._lingering <= 0:
-                self._finish_close()
+            self._linger_unit_done()
+
+    def _linger_unit_done(self) -> None:
+        self._lingering -= 1
+        if self._lingering <= 0:
+            self._finish_close()
 
     def _pipe_outbound(self, pipe: Pipe) -> None:
         """A pipe's outbound queue became non-empty: get its stream writing."""
@@ -571,6 +597,10 @@ class Socket:
         self._cond.notify_all()
         for watcher in self._watchers:
             watcher.notify()
+        if not self._threaded and self.reactor.running:
+            # blocking driver: another thread may be waiting inside the reactor's select (its recv
+            # or poll turns the crank); an inproc message or a state change must wake it
+            self.reactor.wake()
 
     def _events(self) -> int:
         mask = 0
@@ -805,10 +835,23 @@ class Socket:
         for link in list(self._inproc_links):
             self.context._inproc_forget(link)
             link.close()
+        # One unit per lingering stream or connecter; the guard unit keeps a unit that finishes during
+        # these loops (a flush that completes at once) from ending the close before all are counted.
+        self.__dict__["_lingering"] = 1
         for connecter in self._connects.values():
             if isinstance(connecter, Connecter):
-                connecter.close()
+                if ms != 0 and connecter.pipe is not None and connecter.pipe.outbound and not connecter.closed:
+                    # messages queued for a peer not (or no longer) connected: keep connecting until
+                    # they are delivered or the linger expires, as libzmq does
+                    connecter.lingering = True
+                    self.__dict__["_lingering"] += 1
+                else:
+                    connecter.close()
         for stream in list(self._streams):
+            if stream.connecter is not None and stream.connecter.lingering:
+                stream.lingering = True  # counted with its connecter
+                stream.flush()
+                continue
             pending = (
                 stream.conn.has_data_to_send()
                 or bool(stream._wbuf)
@@ -816,10 +859,11 @@ class Socket:
             )
             if ms != 0 and pending and not stream.closed:
                 stream.lingering = True
+                self.__dict__["_lingering"] += 1
                 stream.flush()
             else:
                 stream.close(None)
-        self.__dict__["_lingering"] = sum(1 for s in self._streams if s.lingering)
+        self.__dict__["_lingering"] -= 1
         for pipe in list(self._pattern.pipes):
             self._pattern.detach(pipe)
         self._cond.notify_all()
@@ -833,6 +877,10 @@ class Socket:
             self._finish_close()
 
     def _abort_lingering(self) -> None:
+        for connecter in self._connects.values():
+            if isinstance(connecter, Connecter) and connecter.lingering:
+                connecter.lingering = False
+                connecter.close()
         for stream in list(self._streams):
             stream.lingering = False
             stream.close(None)
@@ -845,6 +893,39 @@ class Socket:
     # -- monitor (not yet) ---------------------------------------------------------------------
     def get_monitor_socket(self, events: Optional[int] = None, addr: Optional[str] = None) -> Socket:
         raise ZMQError(Errno.ENOTSUP, "socket monitors are not implemented yet")
+
+
+class _SocketContext:
+    """What bind/connect return (pyzmq >= 26): ``with sock.connect(url):`` disconnects at the end."""
+
+    __slots__ = ("socket", "kind", "addr")
+
+    def __init__(self, socket: Socket, kind: str, addr: str) -> None:
+        self.socket = socket
+        self.kind = kind
+        self.addr = addr
+
+    def __repr__(self) -> str:
+        return f"<SocketContext({self.kind}={self.addr!r})>"
+
+    def __enter__(self) -> Socket:
+        return self.socket
+
+    def __exit__(self, *args: Any) -> None:
+        if self.socket.closed:
+            return
+        undo = self.socket.unbind if self.kind == "bind" else self.socket.disconnect
+        try:
+            undo(self.addr)
+        except ZMQError:
+            pass
+
+
+def _endpoint_str(addr: Any) -> str:
+    """pyzmq takes endpoints as str or bytes."""
+    if isinstance(addr, (bytes, bytearray)):
+        return bytes(addr).decode("utf-8")
+    return addr  # type: ignore[no-any-return]
 
 
 def _scheduled_flush(stream: Stream) -> None:

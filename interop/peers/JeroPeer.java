@@ -181,6 +181,8 @@ public class JeroPeer {
         if (errno == zmq.ZError.EHOSTUNREACH) return "EHOSTUNREACH";
         if (errno == zmq.ZError.EFSM) return "EFSM";
         if (errno == zmq.ZError.EINVAL) return "EINVAL";
+        if (errno == zmq.ZError.EADDRINUSE) return "EADDRINUSE";
+        if (errno == zmq.ZError.ETERM) return "ETERM";
         return "E" + errno;
     }
 
@@ -304,6 +306,10 @@ public class JeroPeer {
                 op = String.valueOf(req.get("op"));
                 resp.putAll(peer.handle(op, req));
                 resp.put("ok", Boolean.TRUE);
+            } catch (org.zeromq.ZMQException e) {
+                resp.put("ok", Boolean.FALSE);
+                resp.put("error", errname(e.getErrorCode()));
+                resp.put("detail", e.toString());
             } catch (PeerError e) {
                 resp.put("ok", Boolean.FALSE);
                 resp.put("error", e.error);

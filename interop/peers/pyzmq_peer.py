@@ -30,7 +30,7 @@ def errname(exc):
     for name in ("EAGAIN", "EHOSTUNREACH", "EFSM", "EINVAL", "ENOTSUP", "EADDRINUSE", "ETERM"):
         if exc.errno == getattr(zmq, name, None):
             return name
-    return "E%d" % exc.errno
+    return f"E{exc.errno}"
 
 
 class Peer:
@@ -43,7 +43,7 @@ class Peer:
         try:
             return self.socks[req["sock"]]
         except KeyError:
-            raise PeerError("EBADSOCK", "no socket %r" % req.get("sock")) from None
+            raise PeerError("EBADSOCK", f"no socket {req.get('sock')!r}") from None
 
     def op_hello(self, req):
         return {"impl": "libzmq", "version": zmq.zmq_version(), "binding": "pyzmq " + zmq.__version__,
@@ -52,7 +52,7 @@ class Peer:
     def op_socket(self, req):
         name = req["type"]
         if name not in SOCKET_TYPES:
-            raise PeerError("EINVAL", "unknown socket type %s" % name)
+            raise PeerError("EINVAL", f"unknown socket type {name}")
         s = self.ctx.socket(getattr(zmq, name))
         s.linger = 0
         sid = self.next_id
@@ -89,7 +89,7 @@ class Peer:
     def op_recv(self, req):
         s = self.sock(req)
         if not s.poll(int(req.get("timeout", 1000)), zmq.POLLIN):
-            raise PeerError("EAGAIN", "no message within %sms" % req.get("timeout", 1000))
+            raise PeerError("EAGAIN", f"no message within {req.get('timeout', 1000)}ms")
         frames = s.recv_multipart(zmq.NOBLOCK)
         return {"frames": [base64.b64encode(f).decode("ascii") for f in frames]}
 
@@ -120,7 +120,7 @@ def main():
         try:
             handler = getattr(peer, "op_" + op, None)
             if handler is None:
-                raise PeerError("EBADOP", "unknown op %r" % op)
+                raise PeerError("EBADOP", f"unknown op {op!r}")
             resp.update(handler(req))
             resp["ok"] = True
         except PeerError as e:
@@ -128,7 +128,7 @@ def main():
         except zmq.ZMQError as e:
             resp.update(ok=False, error=errname(e), detail=str(e))
         except Exception as e:  # report, keep serving
-            resp.update(ok=False, error="EEXC", detail="%s: %s" % (type(e).__name__, e))
+            resp.update(ok=False, error="EEXC", detail=f"{type(e).__name__}: {e}")
         out.write(json.dumps(resp) + "\n")
         out.flush()
         if op == "exit":

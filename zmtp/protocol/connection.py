@@ -39,6 +39,7 @@ from .events import (
 from .frames import COMMAND, HANDSHAKE_COMMAND_LIMIT, FrameDecoder, encode_command, encode_frames
 from .greeting import (
     GREETING_SIZE,
+    ZMTP2_SOCKET_TYPES,
     Greeting,
     check_greeting_prefix,
     mechanism_mismatch,
@@ -89,6 +90,7 @@ class Connection:
         heartbeat_timeout: Optional[float] = None,
         metadata: Optional[Mapping[str, bytes]] = None,
         now: float = 0.0,
+        zmtp2_fallback: bool = True,
     ) -> None:
         if isinstance(socket_type, int):
             if socket_type not in SOCKET_TYPE_NAMES:
@@ -132,7 +134,18 @@ class Connection:
             handshaking=True,
         )
         self._max_message_size = max_message_size
-        self._out: List[bytes] = [self.greeting.encode()]
+        # With the ZMTP 2.0 fallback we send our greeting as libzmq does, in stages: signature and major
+        # version now, the rest once the peer's version byte says which protocol follows (RFC 23
+        # "Backwards Interoperability"; libzmq's zmtp_engine_t::handshake).  Both sides send their first
+        # 11 bytes unprompted, so this never waits on a peer that waits for us.  Without the fallback
+        # (or with a security mechanism, which ZMTP 2.0 cannot carry) all 64 bytes go at once.
+        encoded = self.greeting.encode()
+        self._staged = zmtp2_fallback and self.mechanism.name == b"NULL"
+        self._greeting_rest = encoded[11:] if self._staged else b""
+        self._greeting_need = 11 if self._staged else GREETING_SIZE
+        #: True once the peer turned out to speak ZMTP 2.0 (RFC 15) and we fell back to it.
+        self.zmtp2 = False
+        self._out: List[bytes] = [encoded[:11] if self._staged else encoded]
         self._is_publisher = self.socket_type in _PUBLISHERS
 
         # deadlines, all in the caller's clock
@@ -166,14 +179,7 @@ class Connection:
     def _receive(self, data: bytes, now: float) -> List[Event]:
         events: List[Event] = []
         if self.state is ConnectionState.GREETING:
-            buf = self._greeting_buf
-            take = GREETING_SIZE - len(buf)
-            buf += data[:take]
-            data = data[take:]
-            check_greeting_prefix(buf)
-            if len(buf) < GREETING_SIZE:
-                return events
-            events.append(self._on_greeting(parse_greeting(bytes(buf))))
+            data = self._receive_greeting(data, events, now)
             if not data:
                 return events
         decoder = self._decoder
@@ -212,6 +218,76 @@ class Connection:
             if not decoder.paused:
                 return events
             decoded = decoder.feed(b"")
+
+    def _receive_greeting(self, data: bytes, events: List[Event], now: float) -> bytes:
+        """Take greeting bytes stage by stage; return what follows the greeting."""
+        buf = self._greeting_buf
+        while self.state is ConnectionState.GREETING:
+            need = self._greeting_need
+            take = need - len(buf)
+            buf += data[:take]
+            data = data[take:]
+            check_greeting_prefix(buf, allow_zmtp2=self._staged)
+            if len(buf) < need:
+                return b""
+            if need == 11:  # the peer's version byte is in: 3.x, or 2.0 to fall back to
+                if buf[10] >= 3:
+                    self._out.append(self._greeting_rest)
+                    self._greeting_need = GREETING_SIZE
+                else:
+                    self._start_zmtp2()
+            elif not self.zmtp2:
+                events.append(self._on_greeting(parse_greeting(bytes(buf))))
+            elif need == 12:  # ZMTP 2.0: socket type, then the identity frame's header
+                self._greeting_need = 14
+            elif need == 14:
+                if buf[12] != 0:
+                    raise RemoteProtocolError(
+                        ErrorReason.BAD_GREETING,
+                        f"ZMTP 2.0 peer's identity frame has flags {buf[12]:#04x}; expected a short final frame",
+                    )
+                self._greeting_need = 14 + buf[13]
+                if buf[13] == 0:
+                    self._on_zmtp2_greeting(events, now)
+            else:
+                self._on_zmtp2_greeting(events, now)
+        return data
+
+    def _start_zmtp2(self) -> None:
+        """The peer speaks ZMTP 2.0 (RFC 15): send our socket type and identity in its framing."""
+        self.zmtp2 = True
+        self.minor_version = 0
+        self._decoder.reserved = 0xFC
+        self._greeting_need = 12
+        type_octet = ZMTP2_SOCKET_TYPES.get(self.socket_type)
+        if type_octet is None:
+            raise RemoteProtocolError(
+                ErrorReason.UNSUPPORTED_VERSION, f"peer speaks ZMTP 2.0, which has no {self.socket_type} socket"
+            )
+        self._out.append(bytes((type_octet, 0, len(self.identity))) + self.identity)
+
+    def _on_zmtp2_greeting(self, events: List[Event], now: float) -> None:
+        buf = self._greeting_buf
+        number = buf[11]
+        peer_type = SOCKET_TYPE_NAMES.get(number, "")
+        if not peer_type or not is_compatible(self.socket_type, peer_type):
+            raise RemoteProtocolError(
+                ErrorReason.INCOMPATIBLE_SOCKET_TYPE,
+                f"ZMTP 2.0 peer is socket type {peer_type or number}, which a {self.socket_type} socket "
+                "cannot talk to",
+            )
+        identity = bytes(buf[14:])
+        self.peer_greeting = Greeting(2, 0, b"NULL", False)
+        events.append(GreetingReceived((2, 0), b"NULL", False))
+        self.peer_socket_type = peer_type
+        self.peer_identity = identity
+        self.peer_metadata = {SOCKET_TYPE: peer_type.encode(), IDENTITY: identity}
+        self.state = ConnectionState.ESTABLISHED
+        self._handshake_deadline = None
+        self._heartbeat_ivl = 0.0  # ZMTP 2.0 has no commands, so no PING
+        self._decoder.handshaking = False
+        self._decoder.command_limit = 0
+        events.append(HandshakeComplete(peer_type, identity, (2, 0), dict(self.peer_metadata)))
 
     def _on_greeting(self, peer: Greeting) -> Event:
         self.peer_greeting = peer
@@ -289,7 +365,7 @@ class Connection:
         """Close for good; say why to the peer when it is already listening to commands."""
         if self.state is ConnectionState.CLOSED:
             return
-        if self.state is not ConnectionState.GREETING:
+        if self.state is not ConnectionState.GREETING and not self.zmtp2:
             self._out.append(encode_command(cmd.encode_error(exc.message)))
         self.state = ConnectionState.CLOSED
         self.close_reason = exc
@@ -327,13 +403,15 @@ class Connection:
 
     def send_ping(self, ttl: float = 0.0, context: bytes = b"") -> None:
         self._check_established()
+        if self.zmtp2:
+            raise LocalProtocolError(ErrorReason.INVALID_STATE, "ZMTP 2.0 has no PING command")
         self._out.append(encode_command(cmd.encode_ping(int(ttl * 10), context)))
 
     def send_error(self, reason: str) -> None:
         """Tell the peer why we are closing (RFC 37 section 3.4.3) and close."""
         if self.state is ConnectionState.CLOSED:
             return
-        if self.state is not ConnectionState.GREETING:
+        if self.state is not ConnectionState.GREETING and not self.zmtp2:
             self._out.append(encode_command(cmd.encode_error(reason)))
         self.state = ConnectionState.CLOSED
 

@@ -76,7 +76,7 @@ class FrameDecoder:
     in) and then resumes with ``feed(b"")`` while :attr:`paused` is true.
     """
 
-    __slots__ = ("_buf", "_need", "_parts", "_size", "max_message_size", "command_limit", "handshaking")
+    __slots__ = ("_buf", "_need", "_parts", "_size", "max_message_size", "command_limit", "handshaking", "reserved")
 
     def __init__(
         self,
@@ -91,6 +91,8 @@ class FrameDecoder:
         self.max_message_size = max_message_size
         self.command_limit = command_limit
         self.handshaking = handshaking
+        #: Flag bits that must be zero: bits 3-7 on ZMTP 3.x, bits 2-7 on ZMTP 2.0 (no commands there).
+        self.reserved = RESERVED
 
     @property
     def paused(self) -> bool:
@@ -136,7 +138,7 @@ class FrameDecoder:
             else:
                 size = data[pos + 1]
                 start = pos + 2
-            if flags & RESERVED:
+            if flags & self.reserved:
                 raise RemoteProtocolError(
                     ErrorReason.BAD_FRAME, f"peer sent a frame with reserved flag bits set (flags {flags:#04x})"
                 )

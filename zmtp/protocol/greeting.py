@@ -57,12 +57,13 @@ class Greeting:
         )
 
 
-def check_greeting_prefix(data: bytes | bytearray) -> None:
+def check_greeting_prefix(data: bytes | bytearray, allow_zmtp2: bool = False) -> None:
     """Judge what has arrived of the peer's greeting so far, raising as early as the bytes allow.
 
     A ZMTP 1.0 peer sends no 0xFF signature (its first byte is a length), and neither does a
     ZMTP 1.0 peer with a long identity (bit 0 of byte 9 clear: RFC 23 section "Backwards
-    Interoperability"); a ZMTP 2.0 peer sends revision 0x01 at byte 10 (RFC 15).
+    Interoperability"); a ZMTP 2.0 peer sends revision 0x01 at byte 10 (RFC 15), which is accepted
+    when ``allow_zmtp2`` (the connection then falls back to ZMTP 2.0).
     """
     n = len(data)
     if n >= 1 and data[0] != 0xFF:
@@ -75,12 +76,18 @@ def check_greeting_prefix(data: bytes | bytearray) -> None:
             ErrorReason.UNSUPPORTED_VERSION,
             f"peer spoke ZMTP 1.0 (signature byte 9 is {data[9]:#04x}, not 0x7f); only ZMTP 3.x is supported",
         )
-    if n > 10 and data[10] < 3:
+    if n > 10 and data[10] < 3 and not (allow_zmtp2 and data[10] in (1, 2)):
         spoken = {0: "ZMTP 1.0", 1: "ZMTP 2.0"}.get(data[10], f"ZMTP revision {data[10]}")
         raise RemoteProtocolError(
             ErrorReason.UNSUPPORTED_VERSION,
             f"peer spoke {spoken} (version byte {data[10]}); only ZMTP 3.x is supported",
         )
+
+
+#: ZMTP 2.0's socket-type octet (RFC 15).  XPUB and XSUB are PUB and SUB on that wire; libzmq also sends
+#: its own numbers 9 and 10 for them, which we accept on receipt.
+ZMTP2_SOCKET_TYPES = {"PAIR": 0, "PUB": 1, "SUB": 2, "REQ": 3, "REP": 4, "DEALER": 5, "ROUTER": 6, "PULL": 7,
+                      "PUSH": 8, "XPUB": 1, "XSUB": 2}
 
 
 def parse_greeting(data: bytes) -> Greeting:

@@ -5,6 +5,7 @@ Parsing errors are ``ZMQError(EINVAL)``; an unknown transport is ``EPROTONOSUPPO
 
 from __future__ import annotations
 
+import errno as _errno
 import socket
 from dataclasses import dataclass
 from typing import Any, Tuple
@@ -53,7 +54,14 @@ def tcp_bind_addresses(address: str, ipv6: bool) -> Tuple[int, Any]:
     port = parse_port(port_s)
     if host in ("*", ""):
         return (socket.AF_INET6, ("::", port, 0, 0)) if ipv6 else (socket.AF_INET, ("0.0.0.0", port))
-    return resolve(host, port, ipv6)
+    try:
+        family, sockaddr = resolve(host, port, ipv6)
+    except ZMQError:
+        # libzmq: an interface it cannot resolve is ENODEV for bind
+        raise ZMQError(_errno.ENODEV, f"No such device: {host!r}") from None
+    if family == socket.AF_INET6 and not ipv6:
+        raise ZMQError(_errno.ENODEV, f"No such device: {host!r} (set the IPV6 option for IPv6)")
+    return family, sockaddr
 
 
 def parse_port(port_s: str) -> int:

@@ -182,6 +182,9 @@ class Stream(Handler):
                 break  # the kernel is full: wait for writability
         self._update_interest()
         if self.lingering and not self._wbuf and (self.pipe is None or not self.pipe.outbound):
+            connecter = self.connecter
+            if self.pipe is None and connecter is not None and connecter.lingering:
+                return  # mid-handshake: the messages it lingers for go out once it is done
             self.close(None)
 
     def _encode_from_pipe(self, pipe: Pipe) -> None:
@@ -353,16 +356,24 @@ class Listener(Handler):
         if self.closed:
             return
         self.closed = True
+        # The address is released now, not when the reactor thread gets round to it, so the app can
+        # bind it again at once (close/unbind then bind): unlink the ipc path here (a deferred unlink
+        # would remove the next listener's file), and stop a tcp listener listening (a socket no longer
+        # in LISTEN state does not block a SO_REUSEADDR bind).
+        if self.ipc_file:
+            _unlink_stale(self.ipc_file)
 
         def _close() -> None:
             self.reactor.forget(self.sock)
             self.sock.close()
-            if self.ipc_file:
-                _unlink_stale(self.ipc_file)
 
         if self.reactor.in_reactor_thread():
             _close()
         else:
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             self.reactor.call_soon(_close)
 
 
@@ -390,6 +401,9 @@ class Connecter(Handler):
         self.sock: Optional[socket.socket] = None
         self.stream: Optional[Stream] = None
         self.pipe: Optional[Pipe] = None  # the persistent pipe, created by the owner
+        #: Set by the owner's close() while the pipe still holds messages: keep (re)connecting until
+        #: they are written, or the linger expires.
+        self.lingering = False
         self._ivl = owner.options.reconnect_ivl / 1000.0
         self._timer: Optional[Timer] = None
         if transport == "tcp":

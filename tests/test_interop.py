@@ -1,0 +1,85 @@
+"""zmtp against real ZeroMQ, through the interop matrix's own machinery (``python -m interop``).
+
+The libzmq (pyzmq wheel) peer is required: every pattern pair, both sides binding, tcp and ipc,
+ZMTP 3.1 and 3.0, with zmtp alternating between the pair's two roles.  Debian's libzmq and JeroMQ get
+one cell each; they are skipped (with the reason) only when their packages are not installed.
+zmtp not being importable is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator, List
+
+import pytest
+
+from interop.local import load_impl, supports_zmtp_version
+from interop.matrix import BINDERS, PASS, REVISIONS, TRANSPORTS, Cell, Env, Worker, prepare, static_status
+from interop.peers import Peer, discover
+from interop.scenarios import PATTERNS
+
+PEERS = {p.name: p for p in discover()}
+
+
+def _cells() -> List[Cell]:
+    cells = []
+    for pat in PATTERNS:
+        for bi, binder in enumerate(BINDERS):
+            for ti, transport in enumerate(TRANSPORTS):
+                for ri, revision in enumerate(REVISIONS):
+                    role = "A" if pat.symmetric or (bi + ti + ri) % 2 == 0 else "B"
+                    cells.append(Cell("libzmq-pypi", pat.name, role, binder, transport, revision))
+    return cells
+
+
+def _id(c: Cell) -> str:
+    return f"{c.pattern}-zmtp_{c.zmtp_type}-{c.binder}_binds-{c.transport}-{c.revision}"
+
+
+@contextmanager
+def _worker(peer: Peer) -> Iterator[Worker]:
+    impl = load_impl("zmtp")  # ImportError here fails every test that needs it
+    env: Env = prepare(impl, [peer], supports_zmtp_version(impl))
+    w = Worker(env)
+    try:
+        yield w
+    finally:
+        w.close()
+
+
+@pytest.fixture(scope="module")
+def libzmq_worker() -> Iterator[Worker]:
+    with _worker(PEERS["libzmq-pypi"]) as w:
+        yield w
+
+
+def _run(worker: Worker, cell: Cell, required: bool) -> None:
+    st = static_status(worker.env, cell)
+    if st is not None:
+        status, reason = st
+        if not required and status == "unavailable":
+            pytest.skip(f"{cell.peer} not installed: {reason}")
+        pytest.fail(f"{cell.describe()}: {status}: {reason}")
+    res = worker.run(cell)
+    assert res.status == PASS, f"{cell.describe()}: {res.reason}"
+
+
+@pytest.mark.parametrize("cell", _cells(), ids=_id)
+def test_libzmq(libzmq_worker: Worker, cell: Cell) -> None:
+    _run(libzmq_worker, cell, required=True)
+
+
+OPTIONAL = [
+    Cell("libzmq-debian", "DEALER-ROUTER", "B", "peer", "tcp", "3.1"),
+    Cell("jeromq", "REQ-ROUTER", "B", "zmtp", "tcp", "3.1"),
+]
+
+
+@pytest.mark.parametrize("cell", OPTIONAL, ids=lambda c: f"{c.peer}-{_id(c)}")
+def test_other_implementations(cell: Cell) -> None:
+    peer = PEERS[cell.peer]
+    reason = peer.availability()
+    if reason is not None:
+        pytest.skip(f"{cell.peer} not installed: {reason}")
+    with _worker(peer) as worker:
+        _run(worker, cell, required=False)
