@@ -48,6 +48,45 @@ def libzmq_greeting(routing_id_len: int = 0, minor: int = 1) -> bytes:
     return greeting(minor, padding=struct.pack(">Q", routing_id_len + 1))
 
 
+#: How much of its greeting a Connection with the ZMTP 2.0 fallback (the default) sends at once: the
+#: signature and major version 3.  The other 53 bytes follow once the peer's version byte is in.
+STAGE1 = 11
+
+
+def our_greeting(minor: int = 1, as_server: int = 0) -> bytes:
+    """The 64 bytes a Connection sends (empty routing id: libzmq's padding of a 64-bit 1)."""
+    return greeting(minor, as_server=as_server, padding=struct.pack(">Q", 1))
+
+
+def after_greeting(conn: Connection, minor: int = 1, as_server: int = 0) -> bytes:
+    """Drain ``conn``'s output, which must begin with the rest of its staged greeting; return what follows."""
+    out = joined(conn)
+    rest = our_greeting(minor, as_server)[STAGE1:]
+    assert out[: len(rest)] == rest, out[: len(rest)]
+    return out[len(rest) :]
+
+
+# -- ZMTP 2.0 (RFC 15), written out by hand -----------------------------------------------------------
+
+#: RFC 15 signature (padding all zero) and revision 0x01.
+ZMTP2_SIGNATURE = b"\xff" + bytes(8) + b"\x7f"
+#: RFC 15 socket-type octets.
+ZMTP2_TYPES = {"PAIR": 0, "PUB": 1, "SUB": 2, "REQ": 3, "REP": 4, "DEALER": 5, "ROUTER": 6, "PULL": 7, "PUSH": 8}
+
+
+def zmtp2_greeting(socket_type: Union[str, int], identity: bytes = b"") -> bytes:
+    """A ZMTP 2.0 peer's greeting: signature, revision 1, socket type, identity as a short final frame."""
+    octet = ZMTP2_TYPES[socket_type] if isinstance(socket_type, str) else socket_type
+    assert len(identity) < 256
+    return ZMTP2_SIGNATURE + b"\x01" + bytes((octet,)) + b"\x00" + bytes((len(identity),)) + identity
+
+
+def our_zmtp2_reply(socket_octet: int, identity: bytes = b"") -> bytes:
+    """Everything a Connection sends to a ZMTP 2.0 peer before any message: its first stage (major
+    version 3, which a 2.0 peer reads as "at least 2.0"), socket type, identity frame."""
+    return our_greeting()[:STAGE1] + bytes((socket_octet, 0, len(identity))) + identity
+
+
 def frame(body: bytes, *, more: bool = False, command: bool = False, long: Optional[bool] = None) -> bytes:
     flags = (MORE if more else 0) | (COMMAND if command else 0)
     if long is None:

@@ -7,6 +7,7 @@ import struct
 import pytest
 from helpers_protocol import (
     FEED_MODES,
+    after_greeting,
     command,
     established,
     feed,
@@ -83,7 +84,8 @@ def test_our_ready_layout() -> None:
     conn.data_to_send()
     conn.receive_data(greeting(1))
     expected = command(b"READY", prop("Socket-Type", b"DEALER") + prop("Identity", b"ID") + prop("X-App", b"demo"))
-    assert joined(conn) == expected
+    # the rest of our staged greeting, then READY
+    assert after_greeting(conn) == expected
 
 
 @pytest.mark.parametrize("sock, sends_identity", [("REQ", True), ("DEALER", True), ("ROUTER", True),
@@ -92,7 +94,7 @@ def test_identity_property_only_for_routing_types(sock: str, sends_identity: boo
     conn = Connection(sock, identity=b"")
     conn.data_to_send()
     conn.receive_data(greeting(1))
-    props = decode_metadata(joined(conn)[8:])
+    props = decode_metadata(after_greeting(conn)[8:])
     assert props["socket-type"] == sock.encode()
     assert ("identity" in props) is sends_identity
 
@@ -150,8 +152,8 @@ def test_bad_metadata(body: bytes) -> None:
         conn.receive_data(greeting(1) + command(b"READY", body))
     assert info.value.reason is ErrorReason.BAD_METADATA
     assert conn.state is ConnectionState.CLOSED
-    # a handshake-phase failure queues an ERROR command for the peer
-    out = joined(conn)
+    # a handshake-phase failure queues an ERROR command for the peer (after our greeting's rest and READY)
+    out = after_greeting(conn)
     assert out.startswith(b"\x04") and b"\x05ERROR" in out
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 import struct
 
 import pytest
-from helpers_protocol import FEED_MODES, feed, greeting, libzmq_greeting, ready
+from helpers_protocol import (
+    FEED_MODES,
+    STAGE1,
+    after_greeting,
+    feed,
+    greeting,
+    joined,
+    libzmq_greeting,
+    our_greeting,
+    ready,
+)
 
 from zmtp.protocol import (
     Connection,
@@ -14,6 +24,7 @@ from zmtp.protocol import (
     GreetingReceived,
     HandshakeComplete,
     LocalProtocolError,
+    Mechanism,
     NullMechanism,
     RemoteProtocolError,
 )
@@ -22,9 +33,19 @@ from zmtp.protocol.greeting import Greeting, negotiated_minor, parse_greeting
 # -- what we send -------------------------------------------------------------------------------------
 
 
+class _OtherMechanism(Mechanism):
+    """A stand-in for a security mechanism (PLAIN, CURVE): only its name matters here."""
+
+    name = b"PLAIN"
+
+    def start(self, metadata: bytes) -> list[bytes]:
+        return []
+
+
 @pytest.mark.parametrize("minor", [0, 1])
-def test_our_greeting_exact_bytes(minor: int) -> None:
-    conn = Connection("DEALER", minor_version=minor)
+@pytest.mark.parametrize("staged", [True, False], ids=["staged", "whole"])
+def test_our_greeting_exact_bytes(minor: int, staged: bool) -> None:
+    conn = Connection("DEALER", minor_version=minor, zmtp2_fallback=staged)
     out = conn.data_to_send()
     expected = (
         # signature: the padding is a 64-bit 1, as libzmq sends for an empty routing id (a ZMTP 1.0
@@ -36,14 +57,53 @@ def test_our_greeting_exact_bytes(minor: int) -> None:
         + bytes(31)
     )
     assert len(expected) == 64
-    assert b"".join(out) == expected
-    # the greeting is queued at construction and sent whole, before anything is received
+    assert expected == our_greeting(minor)
+    if not staged:
+        # without the ZMTP 2.0 fallback the greeting is queued at construction and sent whole
+        assert b"".join(out) == expected
+        assert conn.data_to_send() == []
+        assert conn.receive_data(greeting(1)[:STAGE1]) == []
+        assert conn.data_to_send() == []
+        assert conn.state is ConnectionState.GREETING
+        return
+    # staged like libzmq: signature + major version at once, before anything is received ...
+    assert b"".join(out) == expected[:STAGE1]
+    assert conn.data_to_send() == []
+    # ... nothing more until the peer's version byte has arrived ...
+    assert conn.receive_data(greeting(1)[:10]) == []
+    assert conn.data_to_send() == []
+    # ... and once it says 3.x, the other 53 bytes, exactly once
+    assert conn.receive_data(greeting(1)[10:11]) == []
+    assert joined(conn) == expected[STAGE1:]
+    assert conn.receive_data(greeting(1)[11:63]) == []
     assert conn.data_to_send() == []
     assert conn.state is ConnectionState.GREETING
 
 
+@pytest.mark.parametrize("major", [3, 4, 255])
+def test_staged_greeting_rest_follows_any_3x_or_later_version(major: int) -> None:
+    conn = Connection("DEALER")
+    assert joined(conn) == our_greeting()[:STAGE1]
+    conn.receive_data(greeting(1, major=major)[:STAGE1])
+    assert joined(conn) == our_greeting()[STAGE1:]
+
+
+def test_security_mechanism_sends_whole_greeting_at_once() -> None:
+    """ZMTP 2.0 has no security mechanisms, so with one there is nothing to stage for."""
+    conn = Connection("DEALER", mechanism=_OtherMechanism())
+    raw = joined(conn)
+    assert len(raw) == 64 and raw[12:32] == b"PLAIN" + bytes(15)
+
+
+def _whole_greeting(conn: Connection) -> bytes:
+    """Our staged greeting in full: the first stage, then the rest once a 3.1 peer's version is in."""
+    raw = joined(conn)
+    conn.receive_data(greeting(1)[:STAGE1])
+    return raw + joined(conn)
+
+
 def test_our_greeting_byte_offsets() -> None:
-    raw = b"".join(Connection("PUB").data_to_send())
+    raw = _whole_greeting(Connection("PUB"))
     assert len(raw) == 64
     assert raw[0] == 0xFF and raw[9] == 0x7F
     assert raw[10:12] == b"\x03\x01"
@@ -67,7 +127,9 @@ def test_greeting_rejects_bad_mechanism_names(bad: bytes) -> None:
 
 def test_mechanism_as_server_goes_into_greeting() -> None:
     conn = Connection("DEALER", mechanism=NullMechanism(as_server=True))
-    assert b"".join(conn.data_to_send())[32] == 1
+    assert _whole_greeting(conn)[32] == 1
+    conn = Connection("DEALER", mechanism=NullMechanism(as_server=True), zmtp2_fallback=False)
+    assert joined(conn)[32] == 1
 
 
 # -- what we accept -----------------------------------------------------------------------------------
@@ -80,8 +142,8 @@ def test_greeting_received_event(mode: str) -> None:
     events = feed(conn, greeting(1), mode)
     assert events == [GreetingReceived((3, 1), b"NULL", False)]
     assert conn.state is ConnectionState.HANDSHAKE
-    # our READY follows the peer's greeting
-    out = b"".join(conn.data_to_send())
+    # the rest of our greeting, then our READY, follow the peer's greeting
+    out = after_greeting(conn)
     assert out[0] == 0x04 and out[2:8] == b"\x05READY"
 
 
@@ -169,11 +231,21 @@ def test_zmtp10_long_identity_refused_at_byte_10() -> None:
     assert "ZMTP 1.0" in str(exc)
 
 
+NO_FALLBACK = pytest.mark.parametrize(
+    "no_fallback",
+    [{"zmtp2_fallback": False}, {"mechanism": _OtherMechanism()}],
+    ids=["fallback-off", "security-mechanism"],
+)
+
+
+@NO_FALLBACK
 @pytest.mark.parametrize("whole", [False, True])
-def test_zmtp20_refused_at_version_byte(whole: bool) -> None:
+def test_zmtp20_refused_at_version_byte(whole: bool, no_fallback: dict) -> None:
+    """Without the fallback (turned off, or a security mechanism) a 2.0 peer is refused (see
+    test_protocol_zmtp2.py for the fallback itself)."""
     # ZMTP 2.0 (RFC 15): signature, revision 0x01, socket type, identity.
     data = b"\xff" + bytes(7) + b"\x01\x7f" + b"\x01" + b"\x05" + b"\x00\x00"
-    conn = Connection("DEALER")
+    conn = Connection("DEALER", **no_fallback)
     if whole:
         # only 11 bytes: we must not wait for 64 before judging
         with pytest.raises(RemoteProtocolError) as info:
@@ -187,20 +259,26 @@ def test_zmtp20_refused_at_version_byte(whole: bool) -> None:
     assert conn.state is ConnectionState.CLOSED
 
 
+@pytest.mark.parametrize("fallback", [True, False])
 @pytest.mark.parametrize("major", [0, 2])
-def test_other_old_versions_refused(major: int) -> None:
-    conn = Connection("DEALER")
+def test_other_old_versions_refused(major: int, fallback: bool) -> None:
+    """Revision 0 (versioned ZMTP 1.0) is refused even with the 2.0 fallback; revision 2 is no 2.0 either
+    (libzmq would take it for 3.x)."""
+    conn = Connection("DEALER", zmtp2_fallback=fallback)
     with pytest.raises(RemoteProtocolError) as info:
         conn.receive_data(greeting(0, major=major)[:11])
     assert info.value.reason is ErrorReason.UNSUPPORTED_VERSION
 
 
-def test_version_error_queues_no_error_command() -> None:
-    """A ZMTP 1.0/2.0 peer would not understand an ERROR command: nothing but our greeting goes out."""
-    conn = Connection("DEALER")
+@pytest.mark.parametrize("fallback", [True, False])
+@pytest.mark.parametrize("peer", [b"\x01\x00", b"\xff" + bytes(8) + b"\x7f\x00"], ids=["zmtp10", "zmtp10-versioned"])
+def test_version_error_queues_no_error_command(fallback: bool, peer: bytes) -> None:
+    """A ZMTP 1.0/2.0 peer would not understand an ERROR command: nothing but our greeting (so far) goes
+    out: its first stage when staged, all of it otherwise."""
+    conn = Connection("DEALER", zmtp2_fallback=fallback)
     with pytest.raises(RemoteProtocolError):
-        conn.receive_data(b"\x01\x00")
-    assert b"".join(conn.data_to_send()) == greeting(1, padding=struct.pack(">Q", 1))
+        conn.receive_data(peer)
+    assert joined(conn) == (our_greeting()[:STAGE1] if fallback else greeting(1, padding=struct.pack(">Q", 1)))
 
 
 @pytest.mark.parametrize("mode", ["whole", "bytewise"])

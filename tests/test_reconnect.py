@@ -255,7 +255,7 @@ def test_reconnect_ivl_max_backoff(zctx: zmtp.Context, pctx: zmq.Context, monkey
     assert 5 <= len(times) <= 9, gaps
     assert 0.025 < gaps[0] < 0.1, gaps
     assert gaps[1] > gaps[0] * 1.4 and gaps[2] > gaps[1] * 1.4, gaps
-    assert all(g < 0.45 for g in gaps), gaps
+    assert all(g < 0.6 for g in gaps), gaps  # capped at 320 ms (plus timer slack)
     assert max(gaps) > 0.28, gaps
     # once the peer is there, it connects within the current (capped) interval
     pull = _pbind(pctx, zmq.PULL, ep)
@@ -269,8 +269,8 @@ def test_reconnect_ivl_constant_without_max(zctx: zmtp.Context, pctx: zmq.Contex
     push = _zconnect(zctx, zmtp.PUSH, ep, reconnect_ivl=50)
     pump(push, 0.6)
     gaps = [b - a for a, b in zip(times, times[1:])]
-    assert 7 <= len(times) <= 14, gaps
-    assert all(0.03 < g < 0.12 for g in gaps), gaps
+    assert 5 <= len(times) <= 14, gaps
+    assert all(0.03 < g < 0.2 for g in gaps), gaps
 
 
 def test_reconnect_ivl_minus_one_never_retries(zctx: zmtp.Context, pctx: zmq.Context, monkeypatch: Any) -> None:

@@ -8,13 +8,15 @@
     as-server  0 or 1                            (1 byte)
     filler     31 zero bytes
 
-We send our whole greeting at once: libzmq sends its own in stages (10 bytes, then the version once it
-has our signature, then the rest once it has our major version: src/zmtp_engine.cpp
-``zmtp_engine_t::handshake``), so a peer that waits for a complete greeting before sending its own
-would deadlock.  libzmq stores its routing-id length in the padding and always sends as-server = 0 for
-NULL, so neither is validated.  The parser works on prefixes, so the signature and the version are
-judged as soon as their bytes arrive: a ZMTP 1.0 or 2.0 peer gets a clear error before we wait for
-bytes it will never send (and a later downgrade can branch at the same point).
+libzmq sends its greeting in stages (10 bytes, then the version once it has our signature, then the
+rest once it has our major version: src/zmtp_engine.cpp ``zmtp_engine_t::handshake``); the connection
+does likewise when it may fall back to ZMTP 2.0 (signature + major version at once, the rest once the
+peer's version byte is in), and sends all 64 bytes at once otherwise.  Either way it never waits for a
+complete greeting before sending its own first bytes, which would deadlock against libzmq.  libzmq
+stores its routing-id length in the padding and always sends as-server = 0 for NULL, so neither is
+validated.  The parser works on prefixes, so the signature and the version are judged as soon as their
+bytes arrive: a ZMTP 1.0 peer (or a 2.0 one, without the fallback) gets a clear error before we wait for
+bytes it will never send, and the ZMTP 2.0 fallback branches at the same point.
 """
 
 from __future__ import annotations
@@ -76,7 +78,9 @@ def check_greeting_prefix(data: bytes | bytearray, allow_zmtp2: bool = False) ->
             ErrorReason.UNSUPPORTED_VERSION,
             f"peer spoke ZMTP 1.0 (signature byte 9 is {data[9]:#04x}, not 0x7f); only ZMTP 3.x is supported",
         )
-    if n > 10 and data[10] < 3 and not (allow_zmtp2 and data[10] in (1, 2)):
+    # Only revision 1 is ZMTP 2.0: libzmq (zmtp_engine_t::select_handshake_fun) reads any revision
+    # other than 0 and 1 as 3.x, so a revision 2 is no 2.0 peer to fall back to.
+    if n > 10 and data[10] < 3 and not (allow_zmtp2 and data[10] == 1):
         spoken = {0: "ZMTP 1.0", 1: "ZMTP 2.0"}.get(data[10], f"ZMTP revision {data[10]}")
         raise RemoteProtocolError(
             ErrorReason.UNSUPPORTED_VERSION,
