@@ -45,10 +45,17 @@ def main() -> None:
         print("sum of squares:", total, "(expected", sum(n * n for n in range(n_tasks)), ")")
         print("tasks per worker:", dict(sorted(per_worker.items())))
 
-        for _ in workers:  # one stop message each: round-robin gives every worker one
-            ventilator.send_json(None)
-        for t in workers:
-            t.join()
+        # Stop the workers: round-robin may hand two stop messages to one worker if another has
+        # not connected yet, so keep sending until every worker has left (a closed worker's pipe
+        # leaves the rotation).
+        ventilator.sndtimeo = 100
+        while any(t.is_alive() for t in workers):
+            try:
+                ventilator.send_json(None)
+            except zmq.Again:
+                pass
+            for t in workers:
+                t.join(0.02)
         ventilator.close()
         sink.close()
 
