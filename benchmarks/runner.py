@@ -194,7 +194,8 @@ def run_group(
                 continue
             kind = ev.get("event")
             if kind == "error":
-                raise WorkerFailed("{}: {}".format(name, ev.get("error", "?")))
+                time.sleep(0.2)  # let the traceback reach stderr
+                raise WorkerFailed("{}: {} | {}".format(name, ev.get("error", "?"), w.stderr_tail(1500)))
             if kind == "result":
                 results[name] = ev.get("result", {})
                 w.got.add(name)

@@ -45,6 +45,8 @@ class Context:
         d["_inproc_pending"] = {}
         d["_socket_defaults"] = {}
         d["_terminated"] = False
+        #: Counts the application's waits (recv, send at HWM, poll): see Socket._pipe_outbound.
+        d["_wait_epoch"] = 0
         d["_closed_cond"] = threading.Condition(self._lock)
         d["_options"] = {IO_THREADS: io_threads, MAX_SOCKETS: 1023, BLOCKY: 1}
         if driver == "threaded":
@@ -84,6 +86,9 @@ class Context:
 
     # -- options -------------------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+            return
         from .sockopt import OPTION_NAMES
 
         opt = OPTION_NAMES.get(name.lower())

@@ -157,6 +157,7 @@ class Poller:
                     if timeout is not None and timeout <= 0:
                         return []
                     watcher.fired = False
+                    ctx._wait_epoch += 1
                     if reactor.threaded or reactor.running:
                         watcher.cond.wait(timeout)
                     else:
@@ -192,6 +193,9 @@ class Poller:
                 wlist = [_fileno(o) for o, f in fds if f & POLLOUT]
                 xlist = [_fileno(o) for o, f in fds if f & POLLERR]
                 timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if not ready:
+                    for s, _ in zsocks:
+                        s.context._wait_epoch += 1
                 if ready:
                     timeout = 0.0
                 elif blocking_ctx:

@@ -69,6 +69,12 @@ class Reactor:
         self._woken = False
         self.selector.register(self._wake_r, READ, None)
         self._masks: Dict[int, int] = {}
+        #: True while run_once dispatches I/O and timers (the lock is held throughout).
+        self.dispatching = False
+        #: Wake-ups for blocked callers, collected while dispatching and delivered once at its end, just
+        #: before the lock is released: a woken thread then finds the lock free instead of waking only
+        #: to block on it again (a costly extra context switch per message on a shared core).
+        self.pending_wakeups: Dict[int, Callback] = {}
         self._thread: Optional[threading.Thread] = None
         self._stopping = False
         #: True while some thread is inside run_once (blocking driver: only one may turn the crank).
@@ -154,6 +160,18 @@ class Reactor:
         finally:
             self.lock.acquire()
             self.running = False
+        self.dispatching = True
+        try:
+            self._dispatch(ready)
+        finally:
+            self.dispatching = False
+            wakeups = self.pending_wakeups
+            if wakeups:
+                self.pending_wakeups = {}
+                for wakeup in wakeups.values():
+                    wakeup()
+
+    def _dispatch(self, ready: List[Tuple[selectors.SelectorKey, int]]) -> None:
         for key, mask in ready:
             handler = key.data
             if handler is None:
@@ -167,6 +185,7 @@ class Reactor:
                 handler.on_writable()
         if self._soon:
             self._run_soon()
+        timers = self._timers
         if timers:
             now = time.monotonic()
             while timers and timers[0][0] <= now:

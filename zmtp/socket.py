@@ -16,7 +16,8 @@ import random
 import socket as _socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Set, Union
+from collections import deque
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Sequence, Set, Union
 
 from .constants import Errno, Flag, PollEvent, SocketOption, SocketType
 from .error import Again, ContextTerminated, ZMQBindError, ZMQError
@@ -43,8 +44,15 @@ _SNDMORE = int(Flag.SNDMORE)
 _PERSISTENT_PIPES = frozenset(
     {SocketType.PAIR, SocketType.REQ, SocketType.REP, SocketType.DEALER, SocketType.PULL, SocketType.PUSH}
 )
-#: Sends closer together than this (seconds) are a burst: the reactor thread writes them in one batch.
-_BURST_GAP = 20e-6
+#: Socket types whose recv() has no state, so a recv may take several ready messages at once into a
+#: socket-local queue (REQ and REP must not: their recv moves their state machine).
+_BATCH_RECV = frozenset({SocketType.PULL, SocketType.SUB, SocketType.XSUB, SocketType.DEALER,
+                         SocketType.ROUTER, SocketType.PAIR})
+_RECV_BATCH = 63
+#: A send is written straight from the application's thread when the application has waited (for a
+#: reply, a poll ...) since this stream's last direct write, or when that write is older than this many
+#: seconds; otherwise the application is streaming, and the reactor thread writes the burst in batches.
+_DIRECT_WRITE_AGE = 1e-3
 
 BytesLike = Union[bytes, bytearray, memoryview]
 
@@ -117,6 +125,8 @@ class Socket:
     _pattern: Pattern
     _send_parts: List[Any]
     _recv_rest: List[bytes]
+    _recv_queue: Deque[List[bytes]]
+    _batch_recv: bool
     _rcvmore: bool
     _closed: bool
     _binds: Dict[str, Any]
@@ -147,6 +157,8 @@ class Socket:
         d["_pattern"] = pattern
         d["_send_parts"] = []
         d["_recv_rest"] = []
+        d["_recv_queue"] = deque()
+        d["_batch_recv"] = socket_type in _BATCH_RECV
         d["_rcvmore"] = False
         d["_closed"] = False
         d["_binds"] = {}
@@ -570,11 +582,16 @@ class Socket:
         if type(stream) is not Stream or stream.flush_scheduled or stream.pipe is not pipe:
             return
         if self._threaded and not self.reactor.in_reactor_thread():
+            # Request/reply traffic (the application waits between sends) is written at once, for
+            # latency; a stream of sends is left to the reactor thread, which writes what piled up
+            # in one syscall (libzmq always hands writes to its I/O thread).
             now = time.perf_counter()
-            if now - stream.last_direct_flush < _BURST_GAP:
+            epoch = self.context._wait_epoch
+            if epoch == stream.wait_epoch and now - stream.last_direct_flush < _DIRECT_WRITE_AGE:
                 stream.flush_scheduled = True
                 self.reactor.call_soon(lambda: _scheduled_flush(stream))
                 return
+            stream.wait_epoch = epoch
             stream.last_direct_flush = now
         stream.flush()
 
@@ -594,6 +611,13 @@ class Socket:
 
     # -- signalling ----------------------------------------------------------------------------
     def _signal(self) -> None:
+        reactor = self.reactor
+        if reactor.dispatching:
+            reactor.pending_wakeups[id(self)] = self._wake_waiters
+            return
+        self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
         self._cond.notify_all()
         for watcher in self._watchers:
             watcher.notify()
@@ -604,7 +628,7 @@ class Socket:
 
     def _events(self) -> int:
         mask = 0
-        if self._recv_rest or self._pattern.can_recv():
+        if self._recv_rest or self._recv_queue or self._pattern.can_recv():
             mask |= PollEvent.POLLIN
         if self._pattern.can_send():
             mask |= PollEvent.POLLOUT
@@ -620,6 +644,7 @@ class Socket:
             timeout = deadline - time.monotonic()
             if timeout <= 0:
                 raise Again()
+        self.context._wait_epoch += 1
         if self._threaded or self.reactor.running:
             self._cond.wait(timeout)
         else:
@@ -721,10 +746,21 @@ class Socket:
 
     # -- receiving -----------------------------------------------------------------------------
     def _recv_msg(self, flags: int) -> List[bytes]:
+        queue = self._recv_queue
+        if queue:
+            return queue.popleft()
         pattern = self._pattern
         with self._lock:
             msg = pattern.recv()
             if msg is not None:
+                if self._batch_recv and not self.options.conflate:
+                    # Take what else is ready under this one lock acquisition: later recv() calls
+                    # are then a deque pop (stateless patterns only; see _BATCH_RECV).
+                    for _ in range(_RECV_BATCH):
+                        more = pattern.recv()
+                        if more is None:
+                            break
+                        queue.append(more)
                 return msg
             if flags & _DONTWAIT:
                 raise Again()
@@ -824,6 +860,7 @@ class Socket:
         if self._closed:
             return
         self.__dict__["_closed"] = True
+        self._recv_queue.clear()
         ms = self.options.linger if linger is None else linger
         unique = {id(target): target for target in self._binds.values()}
         for target in unique.values():

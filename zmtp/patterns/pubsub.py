@@ -294,7 +294,9 @@ class XPub(Pattern):
         elif matched is None:
             return True
         else:
-            targets = matched
+            # a copy: writing may flush at once and find a subscriber gone, which removes it from
+            # the live set we would otherwise be iterating
+            targets = tuple(matched)
         if self.options.xpub_nodrop:
             for pipe in targets:
                 if not pipe.writable():

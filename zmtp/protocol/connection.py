@@ -20,7 +20,7 @@ and changes nothing.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Callable, Dict, List, Mapping, Optional, Union
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Union
 
 from . import commands as cmd
 from .errors import ErrorReason, LocalProtocolError, RemoteProtocolError
@@ -36,7 +36,7 @@ from .events import (
     PongReceived,
     Subscribe,
 )
-from .frames import COMMAND, HANDSHAKE_COMMAND_LIMIT, FrameDecoder, encode_command, encode_frames
+from .frames import _SHORT_LAST, COMMAND, HANDSHAKE_COMMAND_LIMIT, FrameDecoder, encode_command, encode_frames
 from .greeting import (
     GREETING_SIZE,
     ZMTP2_SOCKET_TYPES,
@@ -384,6 +384,40 @@ class Connection:
         if not frames:
             raise LocalProtocolError(ErrorReason.INVALID_ARGUMENT, "a message has at least one frame")
         encode_frames(frames, self._out)
+
+    def send_messages(self, queue: Deque[Any], budget: int) -> int:
+        """Encode whole messages taken from the left of ``queue``: the driver's batch path.
+
+        Stops when ``queue`` is empty, when its head is not a message (a list of frames), or once about
+        ``budget`` bytes are queued; returns how many messages it took.  One call per write instead of
+        one :meth:`send_message` per message keeps the per-message cost to a few bytecodes.
+        """
+        if self.state is not ConnectionState.ESTABLISHED:
+            self._check_established()
+        out = self._out
+        append = out.append
+        popleft = queue.popleft
+        short = _SHORT_LAST
+        taken = 0
+        while queue and budget > 0:
+            msg = queue[0]
+            if type(msg) is not list:
+                break
+            popleft()
+            taken += 1
+            if len(msg) == 1:
+                frame = msg[0]
+                size = len(frame)
+                if size < 256:
+                    append(short[size] + frame)
+                    budget -= size + 2
+                    continue
+            if not msg:
+                raise LocalProtocolError(ErrorReason.INVALID_ARGUMENT, "a message has at least one frame")
+            encode_frames(msg, out)
+            for frame in msg:
+                budget -= len(frame) + 9
+        return taken
 
     def send_subscribe(self, topic: bytes) -> None:
         """Subscribe: SUBSCRIBE on ZMTP 3.1, a ``\\x01topic`` message on 3.0 (RFC 37 section 3.4.5)."""

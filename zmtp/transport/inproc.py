@@ -92,10 +92,28 @@ class InprocLink:
             return
         self.closed = True
         ends = [(self.a, self.connecter)]
-        if self.b is not None and self.binder is not None:
-            ends.append((self.b, self.binder))
+        b = self.b
+        if b is not None and self.binder is not None:
+            ends.append((b, self.binder))
+            # What either side sent is the reader's now, beyond RCVHWM if need be: an inproc pipe is
+            # one queue in libzmq, and closing the writer does not take back what it wrote.
+            for src, dst, reader in ((self.a, b, self.binder), (b, self.a, self.connecter)):
+                if not reader.closed:
+                    while src.outbound:
+                        item = src.outbound.popleft()
+                        if isinstance(item, SubscriptionChange):
+                            dst.deliver_subscription(item.topic, item.subscribe)
+                        else:
+                            dst.deliver(list(item))
         for pipe, owner in ends:
             pipe.closed = True
             pipe.on_outbound = None
             if not pipe.inbound or owner.closed:
                 owner.detach_pipe(pipe)
+            else:
+                # stays readable until drained, then leaves (detached from the reactor, never from
+                # inside the pattern's own read)
+                def drained(p: Pipe, owner: Socket = owner) -> None:
+                    owner.reactor.call_soon(lambda: owner.detach_pipe(p))
+
+                pipe.on_drained = drained

@@ -67,6 +67,7 @@ class Stream(Handler):
         self._timer_at: Optional[float] = None
         #: For the send-side batching heuristic (see SocketCore.pipe_outbound).
         self.last_direct_flush = 0.0
+        self.wait_epoch = -1
         self.flush_scheduled = False
         self.error: Optional[Exception] = None
         self._mask = READ
@@ -192,22 +193,18 @@ class Stream(Handler):
         hwm = pipe.sndhwm
         was_full = hwm > 0 and len(outbound) >= hwm
         conn = self.conn
-        send = conn.send_message
-        budget = WRITE_BATCH
-        popleft = outbound.popleft
-        while outbound and budget > 0:
-            item = popleft()
-            if type(item) is list:
-                send(item)
-                for frame in item:
-                    budget -= len(frame) + 9
-            elif isinstance(item, SubscriptionChange):
+        while outbound:
+            conn.send_messages(outbound, WRITE_BATCH)
+            if not outbound or type(outbound[0]) is list:
+                break  # all taken, or a batch's worth is encoded
+            item = outbound.popleft()
+            if isinstance(item, SubscriptionChange):
                 if item.subscribe:
                     conn.send_subscribe(item.topic)
                 else:
                     conn.send_cancel(item.topic)
-            else:  # a tuple of frames
-                send(list(item))
+            else:  # a tuple of frames, or another sequence
+                conn.send_message(list(item))
         if was_full and len(outbound) < hwm and pipe.pattern is not None:
             pipe.pattern.pipe_writable(pipe)
 
