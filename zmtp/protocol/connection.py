@@ -182,10 +182,37 @@ class Connection:
             data = self._receive_greeting(data, events, now)
             if not data:
                 return events
-        decoder = self._decoder
-        decoded = decoder.feed(data)
+        decoded = self._decoder.feed(data)
         if not decoded:
             return events
+        return self._process(decoded, events, now)
+
+    def receive_buffer(self) -> Optional[memoryview]:
+        """Where the rest of a large incoming frame goes, or None.
+
+        A driver may ``recv_into`` this buffer instead of calling :meth:`receive_data`, then report the
+        byte count with :meth:`buffer_received`: a large body then crosses from the kernel to its final
+        buffer without intermediate copies.
+        """
+        if self.state is not ConnectionState.ESTABLISHED:
+            return None
+        return self._decoder.body_buffer()
+
+    def buffer_received(self, n: int, now: float = 0.0) -> List[Event]:
+        """``n`` bytes were written into :meth:`receive_buffer` (0 means the peer closed)."""
+        if self.state is ConnectionState.CLOSED:
+            return []
+        if n == 0:
+            return self.receive_data(b"", now)
+        try:
+            decoded = self._decoder.body_received(n)
+            return self._process(decoded, [], now) if decoded else []
+        except RemoteProtocolError as exc:
+            self._fail(exc)
+            raise
+
+    def _process(self, decoded: List[Any], events: List[Event], now: float) -> List[Event]:
+        decoder = self._decoder
         # Any traffic proves the peer alive (libzmq: stream_engine_base_t::decode_and_push).
         self._pong_deadline = None
         # ... and disarms the peer's TTL until its next PING re-arms it (libzmq: the TTL timer is set by
@@ -210,7 +237,7 @@ class Connection:
                     else:
                         events.append(Message(item))
                 else:
-                    self._on_command(item, events, now)  # type: ignore[arg-type]
+                    self._on_command(item, events, now)
                     if self.state is ConnectionState.CLOSED:
                         return events  # the peer sent ERROR: whatever follows is not ours to deliver
                     sink = self.message_sink

@@ -12,7 +12,7 @@ copied a constant number of times, never once per piece.
 
 from __future__ import annotations
 
-from typing import List, Union
+from typing import List, Optional, Union
 
 from .errors import ErrorReason, RemoteProtocolError
 
@@ -24,6 +24,13 @@ RESERVED = 0xF8
 #: Commands are small by nature; before the handshake completes no command may exceed this, whatever
 #: the maximum message size (a peer must not make us buffer gigabytes while still anonymous).
 HANDSHAKE_COMMAND_LIMIT = 1 << 20
+
+#: A data frame body at least this large, still incomplete, is received into its own buffer of exactly
+#: its size (``FrameDecoder.body_buffer``) so a driver can ``recv_into`` it without intermediate copies.
+LARGE_BODY = 1 << 16
+#: ... but only up to this size is allocated at once: beyond it the body is buffered as it arrives, so
+#: a peer that announces a huge frame costs only the bytes it really sends.
+PREALLOC_MAX = 1 << 24
 
 #: What the decoder returns: a whole data message (list of frames) or a command body (name + data).
 Decoded = Union[List[bytes], bytes]
@@ -76,7 +83,10 @@ class FrameDecoder:
     in) and then resumes with ``feed(b"")`` while :attr:`paused` is true.
     """
 
-    __slots__ = ("_buf", "_need", "_parts", "_size", "max_message_size", "command_limit", "handshaking", "reserved")
+    __slots__ = (
+        "_buf", "_need", "_parts", "_size", "max_message_size", "command_limit", "handshaking", "reserved",
+        "_body", "_body_pos", "_body_flags",
+    )
 
     def __init__(
         self,
@@ -93,6 +103,10 @@ class FrameDecoder:
         self.handshaking = handshaking
         #: Flag bits that must be zero: bits 3-7 on ZMTP 3.x, bits 2-7 on ZMTP 2.0 (no commands there).
         self.reserved = RESERVED
+        # a large data frame body being received in place (see LARGE_BODY)
+        self._body: Optional[bytearray] = None
+        self._body_pos = 0
+        self._body_flags = 0
 
     @property
     def paused(self) -> bool:
@@ -102,10 +116,65 @@ class FrameDecoder:
     @property
     def buffered(self) -> int:
         """How many bytes are held waiting for the rest of a frame (for tests and limits)."""
-        return len(self._buf) + self._size
+        return len(self._buf) + self._size + self._body_pos
+
+    def body_buffer(self) -> Optional[memoryview]:
+        """Where the rest of a large frame body goes, for ``sock.recv_into``; None when not in one.
+
+        After writing ``n`` bytes there, call :meth:`body_received`.
+        """
+        body = self._body
+        if body is None:
+            return None
+        return memoryview(body)[self._body_pos :]
+
+    def body_received(self, n: int) -> List[Decoded]:
+        """``n`` bytes were written into :meth:`body_buffer`; return what that completed."""
+        body = self._body
+        assert body is not None
+        self._body_pos += n
+        if self._body_pos < len(body):
+            return []
+        out: List[Decoded] = []
+        self._finish_body(out)
+        return out
+
+    def _finish_body(self, out: List[Decoded]) -> None:
+        body = self._body
+        assert body is not None
+        frame = bytes(body)
+        self._body = None
+        self._body_pos = 0
+        self._need = 2
+        if self._body_flags & MORE:
+            self._parts.append(frame)
+            self._size += len(frame)
+        else:
+            parts = self._parts
+            parts.append(frame)
+            out.append(parts)
+            self._parts = []
+            self._size = 0
+
+    def _feed_body(self, data: bytes) -> List[Decoded]:
+        body = self._body
+        assert body is not None
+        pos = self._body_pos
+        take = min(len(data), len(body) - pos)
+        body[pos : pos + take] = memoryview(data)[:take]
+        self._body_pos = pos + take
+        if self._body_pos < len(body):
+            return []
+        out: List[Decoded] = []
+        self._finish_body(out)
+        if take < len(data):
+            out.extend(self.feed(data[take:]))
+        return out
 
     def feed(self, data: bytes) -> List[Decoded]:
         """Consume ``data``; return the messages and commands it completed, in order."""
+        if self._body is not None:
+            return self._feed_body(data)
         buf = self._buf
         if buf:
             buf += data
@@ -164,6 +233,17 @@ class FrameDecoder:
                 )
             end = start + size
             if end > n:
+                if LARGE_BODY <= size <= PREALLOC_MAX and not flags & COMMAND:
+                    # receive the rest in place: no buffering, no re-parsing, recv_into-able
+                    big = bytearray(size)
+                    got = n - start
+                    big[:got] = memoryview(data)[start:n]
+                    self._body = big
+                    self._body_pos = got
+                    self._body_flags = flags
+                    pos = n
+                    need = 2
+                    break
                 need = end - pos
                 break
             body = data[start:end]

@@ -79,15 +79,27 @@ class Stream(Handler):
     def on_readable(self) -> None:
         if self.closed:
             return
+        conn = self.conn
+        view = conn.receive_buffer()
         try:
-            data = self.sock.recv(RECV_SIZE)
+            if view is not None:
+                # the rest of a large frame: straight into its own buffer
+                n = self.sock.recv_into(view)
+            else:
+                data = self.sock.recv(RECV_SIZE)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
             self.close(exc)
             return
+        finally:
+            if view is not None:
+                view.release()
         try:
-            events = self.conn.receive_data(data, time.monotonic())
+            if view is not None:
+                events = conn.buffer_received(n, time.monotonic())
+            else:
+                events = conn.receive_data(data, time.monotonic())
         except RemoteProtocolError as exc:
             self.close(exc, flush=True)
             return
