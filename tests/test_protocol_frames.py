@@ -10,6 +10,7 @@ from helpers_protocol import FEED_MODES, command, established, feed, frame, gree
 
 from zmtp.protocol import (
     Connection,
+    ConnectionClosed,
     ConnectionState,
     ErrorReason,
     FrameDecoder,
@@ -305,3 +306,61 @@ def test_ready_and_large_message_in_one_chunk(mode: str) -> None:
         "GreetingReceived", "HandshakeComplete", "Message", "PongReceived"
     ]
     assert events[2] == Message([b"", big])
+
+
+# -- large bodies received in place (FrameDecoder.body_buffer / Connection.receive_buffer) ----------
+
+
+def _recv_into_all(conn: Connection, wire: bytes, first: int) -> List[object]:
+    """Feed ``first`` bytes normally, then the rest through receive_buffer/buffer_received (recv_into)."""
+    events: List[object] = list(conn.receive_data(wire[:first]))
+    pos = first
+    while pos < len(wire):
+        view = conn.receive_buffer()
+        if view is None:
+            chunk = wire[pos : pos + 1000]
+            events += conn.receive_data(chunk)
+            pos += len(chunk)
+            continue
+        n = min(len(view), 70000, len(wire) - pos)
+        view[:n] = wire[pos : pos + n]
+        view.release()
+        pos += n
+        events += conn.buffer_received(n)
+    return events
+
+
+@pytest.mark.parametrize("first", [9, 100, 70000])
+def test_large_frame_received_in_place(first: int) -> None:
+    big = bytes(range(256)) * 4096  # 1 MiB
+    wire = message(b"head", big, b"") + message(b"after")
+    conn = established()
+    events = _recv_into_all(conn, wire, first)
+    assert events == [Message([b"head", big, b""]), Message([b"after"])]
+    assert all(type(f) is bytes for e in events for f in e.frames)  # type: ignore[attr-defined]
+
+
+def test_large_frame_in_place_then_trailing_data_in_same_feed() -> None:
+    big = b"x" * 200_000
+    wire = message(big) + message(b"tail")
+    decoder = FrameDecoder()
+    out = decoder.feed(wire[:50_000])
+    assert out == [] and decoder.body_buffer() is not None
+    assert decoder.feed(wire[50_000:]) == [[big], [b"tail"]]
+    assert decoder.body_buffer() is None and decoder.buffered == 0
+
+
+def test_announced_huge_frame_allocates_in_proportion_to_what_arrived() -> None:
+    decoder = FrameDecoder()  # no size limit
+    announced = 1 << 30
+    decoder.feed(frame_header(announced, 0) + b"z" * (1 << 20))
+    # 1 MiB of a 1 GiB body: not enough (1/16) to allocate the body, only what arrived is held
+    assert decoder.body_buffer() is None
+    assert decoder.buffered <= (1 << 20) + 16
+
+
+def test_peer_closing_inside_a_large_body_is_clean() -> None:
+    conn = established()
+    conn.receive_data(frame_header(500_000, 0) + b"a" * 100_000)
+    assert conn.receive_buffer() is not None
+    assert conn.buffer_received(0) == [ConnectionClosed()]

@@ -28,9 +28,12 @@ HANDSHAKE_COMMAND_LIMIT = 1 << 20
 #: A data frame body at least this large, still incomplete, is received into its own buffer of exactly
 #: its size (``FrameDecoder.body_buffer``) so a driver can ``recv_into`` it without intermediate copies.
 LARGE_BODY = 1 << 16
-#: ... but only up to this size is allocated at once: beyond it the body is buffered as it arrives, so
-#: a peer that announces a huge frame costs only the bytes it really sends.
-PREALLOC_MAX = 1 << 24
+#: Bodies up to this size are allocated as soon as their header is read; a larger one only once a
+#: sixteenth of it has arrived, so announcing a huge frame never costs us more than 16 times what the
+#: peer really sent (libzmq allocates the announced size at once).
+PREALLOC_EAGER = 1 << 20
+#: Beyond this the body is always buffered as it arrives.
+PREALLOC_MAX = 1 << 28
 
 #: What the decoder returns: a whole data message (list of frames) or a command body (name + data).
 Decoded = Union[List[bytes], bytes]
@@ -233,10 +236,13 @@ class FrameDecoder:
                 )
             end = start + size
             if end > n:
+                got = n - start
                 if LARGE_BODY <= size <= PREALLOC_MAX and not flags & COMMAND:
+                    if size > PREALLOC_EAGER and got * 16 < size:
+                        need = start - pos + size // 16 + 1  # look again once a sixteenth is here
+                        break
                     # receive the rest in place: no buffering, no re-parsing, recv_into-able
                     big = bytearray(size)
-                    got = n - start
                     big[:got] = memoryview(data)[start:n]
                     self._body = big
                     self._body_pos = got
