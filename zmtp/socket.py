@@ -967,7 +967,7 @@ def _endpoint_str(addr: Any) -> str:
 
 def _scheduled_flush(stream: Stream) -> None:
     stream.flush_scheduled = False
-    stream.flush()
+    stream.flush(release_lock=True)
 
 
 def _os_error(exc: OSError) -> ZMQError:

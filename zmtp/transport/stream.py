@@ -69,6 +69,8 @@ class Stream(Handler):
         self.last_direct_flush = 0.0
         self.wait_epoch = -1
         self.flush_scheduled = False
+        self._writing = False
+        self._flush_again = False
         self.error: Optional[Exception] = None
         self._mask = READ
         self.reactor.set_interest(sock, self, READ)
@@ -151,14 +153,35 @@ class Stream(Handler):
 
     # -- writing -------------------------------------------------------------------------------
     def on_writable(self) -> None:
-        self.flush()
+        self.flush(release_lock=True)
 
-    def flush(self) -> None:
-        """Move queued messages into the connection and write as much as the kernel takes."""
+    def flush(self, release_lock: bool = False) -> None:
+        """Move queued messages into the connection and write as much as the kernel takes.
+
+        Called with the context lock held, from the reactor thread or (for a direct write) from the
+        application's.  With ``release_lock`` (only from top-level reactor callbacks, never from inside
+        a pattern's operation) the lock is released around the send syscall itself, so the
+        application can queue the next messages while the kernel copies these; ``_writing`` keeps a
+        second thread from writing the same stream meanwhile (it leaves ``_flush_again`` instead).
+        """
         if self.closed:
             return
+        if self._writing:
+            self._flush_again = True
+            return
+        self._writing = True
+        try:
+            self._flush(release_lock)
+        finally:
+            self._writing = False
+        if self._flush_again and not self.closed:
+            self._flush_again = False
+            self.flush(release_lock)
+
+    def _flush(self, release_lock: bool) -> None:
         sock = self.sock
         conn = self.conn
+        lock = self.reactor.lock if release_lock else _NO_LOCK
         for _ in range(64):
             wbuf = self._wbuf
             if not wbuf:
@@ -168,9 +191,10 @@ class Stream(Handler):
                 wbuf = conn.data_to_send()
                 if not wbuf:
                     break
-                if len(wbuf) > 1 and len(wbuf) <= 4096 and all(len(b) < 65536 for b in wbuf):
-                    wbuf = [b"".join(wbuf)]
+                if len(wbuf) > 1:
+                    wbuf = _coalesce(wbuf)
                 self._wbuf = wbuf
+            lock.release()
             try:
                 if len(wbuf) == 1:
                     sent = sock.send(wbuf[0])
@@ -179,7 +203,13 @@ class Stream(Handler):
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as exc:
+                lock.acquire()
                 self.close(exc)
+                lock.release()
+                return
+            finally:
+                lock.acquire()
+            if self.closed:
                 return
             # drop what was sent
             while sent:
@@ -287,6 +317,36 @@ class Stream(Handler):
             self.sock.close()
         except OSError:
             pass
+
+
+class _NoLock:
+    """Stands in for the context lock when flush keeps it held."""
+
+    def acquire(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+_NO_LOCK = _NoLock()
+
+
+def _coalesce(buffers: List[Any]) -> List[Any]:
+    """Join runs of small buffers; large ones (a frame of 64 KiB or more) stay as they are (no copy)."""
+    out: List[Any] = []
+    run: List[Any] = []
+    for b in buffers:
+        if len(b) < 65536:
+            run.append(b)
+        else:
+            if run:
+                out.append(b"".join(run) if len(run) > 1 else run[0])
+                run = []
+            out.append(b)
+    if run:
+        out.append(b"".join(run) if len(run) > 1 else run[0])
+    return out
 
 
 class Listener(Handler):
