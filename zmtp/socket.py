@@ -670,17 +670,18 @@ class Socket:
     ) -> None:
         if self._closed:
             raise ZMQError(Errno.ENOTSOCK)
-        frame = _as_frame(data)
+        if type(data) is not bytes:
+            data = _as_frame(data)
         parts = self._send_parts
         if flags & _SNDMORE:
-            parts.append(frame)
+            parts.append(data)
             return None
         if parts:
-            parts.append(frame)
+            parts.append(data)
             msg = parts
             self.__dict__["_send_parts"] = []
         else:
-            msg = [frame]
+            msg = [data]
         with self._lock:
             if self._pattern.send(msg):
                 return None

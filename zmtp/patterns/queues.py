@@ -171,10 +171,16 @@ class LoadBalancer:
         """Queue ``msg`` on the next writable pipe and return it; None when no pipe can take it."""
         pipes = self.pipes
         while self.active:
-            pipe = pipes[self.current]
-            if pipe.writable():
-                pipe.write(msg)
-                current = self.current + 1
+            current = self.current
+            pipe = pipes[current]
+            # Pipe.writable() and Pipe.write() inlined: this is the PUSH/DEALER hot path
+            outbound = pipe.outbound
+            hwm = pipe.sndhwm
+            if (hwm <= 0 or len(outbound) < hwm) and not pipe.closed:
+                outbound.append(msg)
+                if len(outbound) == 1 and pipe.on_outbound is not None:
+                    pipe.on_outbound(pipe)
+                current += 1
                 self.current = 0 if current >= self.active else current
                 return pipe
             self._deactivate_current()
