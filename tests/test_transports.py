@@ -110,3 +110,34 @@ def test_ipv6_with_libzmq(ctxs: Tuple[zmtp.Context, zmq.Context], zmtp_binds: bo
         z.ipv6 = 1
         z.connect(p.LAST_ENDPOINT.decode())
     _exchange(z, p)
+
+
+@pytest.mark.parametrize("size", [65536, 70000, 300_000])
+def test_stream_of_large_messages_is_not_stalled(ctxs: Tuple[zmtp.Context, zmq.Context], size: int) -> None:
+    """A flush writes a bounded batch per turn; messages left in the pipe must still go out.
+
+    (Regression: with more than one batch's worth of large messages queued, the rest sat in the
+    pipe until the next send that found it empty: a PUSH at SNDHWM then waited forever.)
+    """
+    zctx, pctx = ctxs
+    p = pctx.socket(zmq.PULL)
+    port = p.bind_to_random_port("tcp://127.0.0.1")
+    z = zctx.socket(zmtp.PUSH)
+    z.sndtimeo = 5000
+    z.connect(f"tcp://127.0.0.1:{port}")
+    p.rcvtimeo = 5000
+    count = 1500 if size < 100_000 else 400
+    payload = b"y" * size
+    received = 0
+    for _ in range(count):
+        z.send(payload)
+        while p.poll(0):
+            assert len(p.recv()) == size
+            received += 1
+    while received < count:
+        if not p.poll(10):
+            z.poll(1, zmtp.POLLIN)  # blocking driver: turn the crank
+            continue
+        assert len(p.recv()) == size
+        received += 1
+    assert received == count

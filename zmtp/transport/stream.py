@@ -254,7 +254,11 @@ class Stream(Handler):
         """Tell the selector what we wait for; only the reactor's thread touches the selector."""
         if self.closed:
             return
-        mask = (READ if self.reading else 0) | (WRITE if self._wbuf else 0)
+        pipe = self.pipe
+        # WRITE while bytes wait for the kernel, and also while the pipe still holds messages that a
+        # bounded flush left behind: writability brings us back to them after other streams' turns.
+        pending = bool(self._wbuf) or (pipe is not None and bool(pipe.outbound) and pipe.active)
+        mask = (READ if self.reading else 0) | (WRITE if pending else 0)
         if mask == self._mask:
             return
         if not self.reactor.in_reactor_thread():
