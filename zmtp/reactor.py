@@ -69,6 +69,8 @@ class Reactor:
         self._woken = False
         self.selector.register(self._wake_r, READ, None)
         self._masks: Dict[int, int] = {}
+        #: One receive buffer for every stream this reactor reads (reads happen under the lock).
+        self.recv_buffer = memoryview(bytearray(1 << 18))
         #: True while run_once dispatches I/O and timers (the lock is held throughout).
         self.dispatching = False
         #: Wake-ups for blocked callers, collected while dispatching and delivered once at its end, just

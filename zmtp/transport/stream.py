@@ -88,7 +88,11 @@ class Stream(Handler):
                 # the rest of a large frame: straight into its own buffer
                 n = self.sock.recv_into(view)
             else:
-                data = self.sock.recv(RECV_SIZE)
+                # recv_into one reusable buffer: sock.recv(256 KiB) would allocate (and map) a fresh
+                # 256 KiB object per call, measured at ~30 us more than the read itself
+                rbuf = self.reactor.recv_buffer
+                n = self.sock.recv_into(rbuf)
+                data = rbuf[:n].tobytes()
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
