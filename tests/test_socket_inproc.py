@@ -301,3 +301,23 @@ def test_inproc_req_rep_across_threads(driver: str) -> None:
         assert not t.is_alive()
     finally:
         ctx.destroy(linger=0)
+
+
+@pytest.mark.parametrize("driver", ["threaded", "blocking"])
+def test_connect_before_bind_link_closes_with_the_binder(driver: str) -> None:
+    """A link joined when the name was bound later must still go away when the binder closes."""
+    ctx = zmtp.Context(driver=driver)
+    try:
+        push = ctx.socket(zmtp.PUSH)
+        push.connect("inproc://late-binder")
+        pull = ctx.socket(zmtp.PULL)
+        pull.bind("inproc://late-binder")
+        push.send(b"one")
+        pull.rcvtimeo = 1000
+        assert pull.recv() == b"one"
+        pull.close(linger=0)
+        # the only peer is gone: PUSH has nowhere to put a message (libzmq: EAGAIN with DONTWAIT)
+        with pytest.raises(zmtp.Again):
+            push.send(b"two", zmtp.DONTWAIT)
+    finally:
+        ctx.destroy(linger=0)

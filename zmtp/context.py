@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Set
+from typing import Any, Callable, Optional
 
-from .constants import Errno, SocketOption
+from .constants import Errno
 from .error import ZMQError
 from .reactor import Reactor
 from .socket import Socket
@@ -193,17 +193,15 @@ class Context:
         self._inproc[name] = sock
         for link in self._inproc_pending.pop(name, []):
             if not link.closed:
-                link.join(sock)
+                if link.join(sock):
+                    sock._inproc_links.add(link)  # closing the binder closes the link
+                else:
+                    link.close()
 
     def _inproc_unbind(self, sock: Socket, name: str) -> None:
+        """Forget the name; links already joined stay up, as libzmq keeps established inproc pipes."""
         if self._inproc.get(name) is sock:
             del self._inproc[name]
-        for link in (
-            [lk for lk in list(sock._inproc_links_bound) if lk.endpoint.endswith("://" + name)]
-            if hasattr(sock, "_inproc_links_bound")
-            else []
-        ):
-            link.close()
 
     def _inproc_connect(self, link: InprocLink, name: str) -> None:
         binder = self._inproc.get(name)
@@ -222,7 +220,3 @@ class Context:
         if link.binder is not None:
             link.binder._inproc_links.discard(link)
 
-
-_unused: List[Any] = []
-_unused_map: Dict[str, Set[Any]] = {}
-_unused_opt = SocketOption.LINGER
