@@ -23,7 +23,7 @@ import selectors
 import socket
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 Callback = Callable[[], None]
 
@@ -241,8 +241,4 @@ class Reactor:
         self._wake_w.close()
 
 
-def monotonic() -> float:
-    return time.monotonic()
-
-
-__all__: List[Any] = ["Reactor", "Handler", "Timer", "READ", "WRITE", "monotonic"]
+__all__ = ["Reactor", "Handler", "Timer", "READ", "WRITE"]
