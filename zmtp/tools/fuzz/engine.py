@@ -1,0 +1,299 @@
+"""The fuzz loop: cases from seeds, the oracle after each, minimisation, files and the report."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
+
+from .mutators import MUTATORS, Case, make_case
+from .target import Outcome, ProbeResult, Target
+
+
+class _BudgetExhausted(Exception):
+    pass
+
+
+@dataclass
+class FuzzConfig:
+    """What to fuzz and for how long (see ``zmtp fuzz -h``)."""
+
+    endpoint: str
+    socket_type: str = "REP"
+    seed: int = 0
+    cases: Optional[int] = 1000
+    time_limit: Optional[float] = 60.0
+    mutators: Optional[Sequence[str]] = None
+    only_case: Optional[int] = None
+    out_dir: Optional[str] = None
+    minimize_attempts: int = 200
+    minimize_seconds: float = 60.0
+    stop_after: int = 5  # failures before the run stops
+
+
+@dataclass
+class Failure:
+    """A case after which the oracle failed, with its minimised form."""
+
+    index: Optional[int]
+    case: Case
+    result: ProbeResult
+    outcome: Outcome
+    minimized: Optional[Case] = None
+    attempts: int = 0
+    files: List[str] = field(default_factory=list)
+
+    def to_json(self, config: FuzzConfig, repro: List[str]) -> Dict[str, Any]:
+        best = self.minimized or self.case
+        return {
+            "kind": self.result.kind, "detail": self.result.detail, "seed": config.seed, "case_index": self.index,
+            "mutator": self.case.mutator, "description": self.case.description,
+            "socket_type": config.socket_type, "endpoint": config.endpoint,
+            "case": self.case.to_json(), "minimized": best.to_json(), "minimized_bytes": len(best.data),
+            "minimize_attempts": self.attempts, "reproduce": repro,
+        }
+
+
+@dataclass
+class FuzzReport:
+    config: FuzzConfig
+    cases_run: int = 0
+    seconds: float = 0.0
+    per_mutator: Counter[str] = field(default_factory=Counter)
+    behaviour: Counter[str] = field(default_factory=Counter)
+    errors_seen: Counter[str] = field(default_factory=Counter)
+    failures: List[Failure] = field(default_factory=list)
+    stopped: str = ""
+    restarts: int = 0
+
+    def reproduce(self, f: Failure) -> List[str]:
+        c = self.config
+        base = f"zmtp fuzz {c.endpoint} --socket-type {c.socket_type}"
+        out = []
+        if f.index is not None:
+            out.append(f"{base} --seed {c.seed} --case {f.index}")
+        json_files = [p for p in f.files if p.endswith(".json")]
+        if json_files:
+            out.append(f"{base} --replay {json_files[0]}")
+        return out
+
+    def text(self) -> str:
+        c = self.config
+        lines = [f"zmtp fuzz report: {c.endpoint} ({c.socket_type}), seed {c.seed}",
+                 f"  {self.cases_run} cases in {self.seconds:.1f} s" + (f"; stopped: {self.stopped}"
+                                                                       if self.stopped else "")
+                 + (f"; target restarted {self.restarts} times" if self.restarts else "")]
+        lines.append("  cases per mutator: " + ", ".join(f"{k} {v}" for k, v in sorted(self.per_mutator.items())))
+        lines.append("  target behaviour: " + ", ".join(f"{k} {v}" for k, v in sorted(self.behaviour.items())))
+        if self.errors_seen:
+            top = self.errors_seen.most_common(5)
+            lines.append("  ERROR reasons it sent: " + "; ".join(f"{r!r} x{n}" for r, n in top))
+        if not self.failures:
+            lines.append("  findings: none")
+        for i, f in enumerate(self.failures, 1):
+            best = f.minimized or f.case
+            lines.append(f"  FINDING {i}: {f.result.kind}: {f.result.detail}")
+            lines.append(f"    case: {f.case.mutator}: {f.case.description}")
+            lines.append(f"    minimised to {len(best.chunks)} chunk(s), {len(best.data)} bytes "
+                         f"({f.attempts} attempts): {best.data[:64].hex()}" + ("..." if len(best.data) > 64 else ""))
+            for cmd in self.reproduce(f):
+                lines.append(f"    reproduce: {cmd}")
+            for p in f.files:
+                lines.append(f"    saved: {p}")
+        return "\n".join(lines)
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"endpoint": self.config.endpoint, "socket_type": self.config.socket_type, "seed": self.config.seed,
+                "cases_run": self.cases_run, "seconds": round(self.seconds, 3), "stopped": self.stopped,
+                "per_mutator": dict(self.per_mutator), "behaviour": dict(self.behaviour),
+                "failures": [f.to_json(self.config, self.reproduce(f)) for f in self.failures]}
+
+
+def ddmin(items: List[Any], fails: Callable[[List[Any]], bool]) -> List[Any]:
+    """Delta debugging (Zeller): a smaller list for which ``fails`` still holds."""
+    n = 2
+    while len(items) >= 2:
+        size = -(-len(items) // n)
+        subsets = [items[i : i + size] for i in range(0, len(items), size)]
+        for i in range(len(subsets)):
+            complement = [x for j, s in enumerate(subsets) if j != i for x in s]
+            if complement and fails(complement):
+                items = complement
+                n = max(n - 1, 2)
+                break
+        else:
+            if n >= len(items):
+                break
+            n = min(len(items), n * 2)
+    return items
+
+
+class Fuzzer:
+    """Runs a fuzz campaign against one :class:`Target`."""
+
+    def __init__(self, config: FuzzConfig, target: Target, log: Optional[TextIO] = None) -> None:
+        self.config = config
+        self.target = target
+        self.log = log
+        self.report = FuzzReport(config)
+
+    def _say(self, text: str) -> None:
+        if self.log is not None:
+            self.log.write(text + "\n")
+            self.log.flush()
+
+    def run_case(self, case: Case) -> tuple[Outcome, ProbeResult]:
+        """Deliver one case and ask the oracle."""
+        outcome, held = self.target.deliver(case)
+        try:
+            if case.expect_echo and outcome.echoed is False:
+                result = ProbeResult(False, "no-echo", "the target did not answer a valid session (sent "
+                                     f"{len(case.chunks)} chunks, {case.delay:g} s apart)")
+            else:
+                result = self.target.check()
+        finally:
+            for s in held:
+                s.close()
+        return outcome, result
+
+    def _ensure_alive(self) -> bool:
+        if self.target.exited() is not None or not self.target.probe().ok:
+            try:
+                if not self.target.restart():
+                    return False
+            except RuntimeError:
+                return False
+        return True
+
+    def minimize(self, failure: Failure) -> None:
+        """Shrink the case (chunks, then bytes) while the same kind of failure still happens."""
+        attempts = [0]
+        end = time.monotonic() + self.config.minimize_seconds
+        kind = failure.result.kind
+
+        def fails(case: Case) -> bool:
+            if attempts[0] >= self.config.minimize_attempts or time.monotonic() > end:
+                raise _BudgetExhausted()
+            if not self._ensure_alive():
+                raise _BudgetExhausted()
+            attempts[0] += 1
+            _, r = self.run_case(case)
+            return not r.ok and r.kind == kind
+
+        best = failure.case
+        if best.expect_echo:
+            return  # a valid session that went unanswered: removing bytes would only make it invalid
+        try:
+            if not fails(best):  # flaky: keep the original
+                failure.attempts = attempts[0]
+                failure.minimized = None
+                return
+            if len(best.chunks) > 1:
+                best = best.with_chunks(ddmin(list(best.chunks), lambda cs: fails(best.with_chunks(cs))))
+            data = best.data
+            if 1 < len(data) <= 1 << 16:
+                chunked = len(best.chunks) > 1
+                unit = max(1, len(data) // 256)
+                pieces = [data[i : i + unit] for i in range(0, len(data), unit)]
+
+                def as_case(ps: List[bytes]) -> Case:
+                    joined = b"".join(ps)
+                    return best.with_chunks([joined[i : i + 1] for i in range(len(joined))] if chunked and
+                                            best.delay else [joined])
+
+                kept = ddmin(pieces, lambda ps: fails(as_case(ps)))
+                if len(b"".join(kept)) < len(data):
+                    best = as_case(kept)
+        except _BudgetExhausted:
+            pass
+        failure.minimized = best
+        failure.attempts = attempts[0]
+
+    def save(self, failure: Failure, number: int) -> None:
+        out = self.config.out_dir
+        if not out:
+            return
+        os.makedirs(out, exist_ok=True)
+        stem = os.path.join(out, f"failure-{number}")
+        best = failure.minimized or failure.case
+        with open(stem + ".bin", "wb") as f:
+            f.write(best.data)
+        failure.files = [stem + ".bin", stem + ".json"]
+        with open(stem + ".json", "w") as f:
+            json.dump(failure.to_json(self.config, self.report.reproduce(failure)), f, indent=1)
+
+    def _record(self, index: Optional[int], case: Case, outcome: Outcome, result: ProbeResult) -> bool:
+        """Count the case; on failure minimise and save it.  True to go on."""
+        rep = self.report
+        rep.cases_run += 1
+        rep.per_mutator[case.mutator] += 1
+        rep.behaviour[f"closed-{outcome.closed}" if outcome.closed != "open" else "kept-open"] += 1
+        if outcome.error is not None:
+            rep.errors_seen[outcome.error] += 1
+        if result.ok:
+            return True
+        failure = Failure(index, case, result, outcome)
+        self._say(f"case {index}: {result.kind}: {result.detail} ({case.mutator}: {case.description})")
+        if self.target.exited() is not None or result.kind == "crash":
+            alive = self._ensure_alive()
+        else:
+            alive = True
+        if alive:
+            self.minimize(failure)
+        rep.failures.append(failure)
+        self.save(failure, len(rep.failures))
+        if not self._ensure_alive():
+            rep.stopped = "the target is down and cannot be restarted (give --exec to restart it)"
+            return False
+        return len(rep.failures) < self.config.stop_after
+
+    def run(self) -> FuzzReport:
+        """The campaign: cases until the count, the time or the failure budget runs out."""
+        cfg = self.config
+        t0 = time.monotonic()
+        self.target.start()
+        try:
+            indices = [cfg.only_case] if cfg.only_case is not None else None
+            i = 0
+            while True:
+                if indices is not None:
+                    if i >= len(indices):
+                        break
+                    index = indices[i]
+                else:
+                    if cfg.cases is not None and i >= cfg.cases:
+                        break
+                    index = i
+                if cfg.time_limit is not None and time.monotonic() - t0 > cfg.time_limit:
+                    self.report.stopped = f"time limit of {cfg.time_limit:g} s"
+                    break
+                case = make_case(cfg.seed, index, cfg.socket_type, cfg.mutators, self.target.zmtp2)
+                outcome, result = self.run_case(case)
+                i += 1
+                if not self._record(index, case, outcome, result):
+                    break
+                if i % 50 == 0:
+                    self._say(f"{i} cases, {len(self.report.failures)} findings, {time.monotonic() - t0:.0f} s")
+        finally:
+            self.report.seconds = time.monotonic() - t0
+            self.report.restarts = self.target.restarts
+            self.target.stop()
+        return self.report
+
+    def replay(self, case: Case) -> FuzzReport:
+        """Deliver one saved case (``--replay``) and report."""
+        t0 = time.monotonic()
+        self.target.start()
+        try:
+            outcome, result = self.run_case(case)
+            self._record(None, case, outcome, result)
+        finally:
+            self.report.seconds = time.monotonic() - t0
+            self.target.stop()
+        return self.report
+
+
+__all__ = ["FuzzConfig", "FuzzReport", "Fuzzer", "Failure", "ddmin", "MUTATORS"]
