@@ -27,7 +27,7 @@ def _printable(frame: bytes) -> str:
 def format_message(frames: List[bytes], mode: str = "text", separator: Optional[str] = None) -> str:
     """One output line for a received message."""
     if mode == "hex":
-        return (separator if separator is not None else " ").join(f.hex() for f in frames)
+        return (separator if separator is not None else " ").join(f.hex() or "-" for f in frames)
     if mode == "json":
         out: List[Any] = []
         for f in frames:
@@ -43,13 +43,13 @@ def parse_line(line: str, mode: str = "text", separator: Optional[str] = None) -
     """The frames an input line stands for (the trailing newline already removed).
 
     text: the line is one frame, or is split at ``separator`` when one is given; hex: frames are
-    separated by whitespace (or ``separator``); json: a JSON string (one frame) or array of frames,
-    each a string (sent as UTF-8) or ``{"hex": "..."}``.
+    separated by whitespace (or ``separator``), ``-`` is an empty frame; json: a JSON string (one
+    frame) or array of frames, each a string (sent as UTF-8) or ``{"hex": "..."}``.
     """
     if mode == "hex":
         parts = line.split(separator) if separator is not None else line.split()
         try:
-            return [binascii.unhexlify(p.strip()) for p in parts] or [b""]
+            return [b"" if p.strip() == "-" else binascii.unhexlify(p.strip()) for p in parts] or [b""]
         except (binascii.Error, ValueError) as e:
             raise FormatError(f"not hex: {line!r} ({e})") from None
     if mode == "json":

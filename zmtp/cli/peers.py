@@ -126,8 +126,17 @@ def _apply_security(sock: zmtp.Socket, args: argparse.Namespace) -> None:
 
 
 def open_socket(ctx: zmtp.Context, kind: str, args: argparse.Namespace) -> zmtp.Socket:
-    """Create, configure, then bind or connect the socket for a shell peer."""
+    """Create, configure, then bind or connect the socket for a shell peer (closed again on error)."""
     sock = ctx.socket(getattr(zmtp, kind.upper()))
+    try:
+        _configure(sock, kind, args)
+    except BaseException:
+        sock.close(0)
+        raise
+    return sock
+
+
+def _configure(sock: zmtp.Socket, kind: str, args: argparse.Namespace) -> None:
     sock.setsockopt(zmtp.SocketOption.LINGER, args.linger)
     if args.zmtp == "3.0":
         sock.zmtp_version = (3, 0)
@@ -148,7 +157,6 @@ def open_socket(ctx: zmtp.Context, kind: str, args: argparse.Namespace) -> zmtp.
     if kind == "xsub":
         for topic in args.topic if args.topic is not None else [""]:
             sock.send(b"\x01" + topic.encode())
-    return sock
 
 
 class _Lines:
