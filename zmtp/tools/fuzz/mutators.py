@@ -297,6 +297,8 @@ def m_split(rng: random.Random, target: str, zmtp2: bool = False) -> Case:
         desc = "valid session, one byte per send"
     else:
         def cut(d: bytes) -> List[bytes]:
+            if len(d) < 2:
+                return [d] if d else []
             cuts = sorted(rng.sample(range(1, len(d)), min(len(d) - 1, rng.randrange(1, 5))))
             return [d[a:b] for a, b in zip([0] + cuts, cuts + [len(d)])]
 

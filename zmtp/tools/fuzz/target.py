@@ -147,6 +147,15 @@ class Target:
             return -1
         return None
 
+    def _wait_exit(self, seconds: float = 1.0) -> Optional[int]:
+        """The exit status, waiting a little: a dying process stops listening before it can be reaped."""
+        end = time.monotonic() + seconds
+        while True:
+            status = self.exited()
+            if status is not None or self.proc is None or time.monotonic() > end:
+                return status
+            time.sleep(0.02)
+
     # -- delivering a case -------------------------------------------------------------------------------
     def _connect(self) -> socket.socket:
         return socket.create_connection((self.host, self.port), timeout=self.deadline)
@@ -237,7 +246,7 @@ class Target:
         try:
             s = self._connect()
         except OSError as e:
-            status = self.exited()
+            status = self._wait_exit()
             if status is not None:
                 return ProbeResult(False, "crash", f"target process exited (status {status})", 0.0)
             return ProbeResult(False, "crash", f"connection refused: {e}", time.monotonic() - t0)
