@@ -1,0 +1,147 @@
+"""The fuzz target for ``zmtp.protocol``: any bytes fed to a Connection or a FrameDecoder.
+
+Invariant (the one tests/test_protocol_fuzz.py states for its inputs): whatever arrives, the receive
+path raises nothing but :class:`~zmtp.protocol.RemoteProtocolError`, a failed connection stays failed,
+and the decoder never holds more than the size limits allow, nor more than what actually arrived.
+
+The first bytes of an input choose the configuration (socket type, ZMTP 3.0/3.1, as-server, maximum
+message size, ZMTP 2.0 fallback, how the stream is cut into ``receive_data`` calls, and whether a valid
+greeting + READY is prepended so mutations reach the established state); the rest is the stream.  The
+same function runs under atheris (``python fuzz/run_atheris.py``) and under Hypothesis
+(tests/test_fuzz_harness.py).
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+from zmtp.protocol import (
+    COMPATIBLE,
+    Connection,
+    ConnectionState,
+    FrameDecoder,
+    Greeting,
+    NullMechanism,
+    RemoteProtocolError,
+    encode_metadata,
+)
+from zmtp.protocol.frames import HANDSHAKE_COMMAND_LIMIT, PREALLOC_EAGER
+
+SOCKET_TYPES = ["PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH", "XPUB", "XSUB"]
+MAX_SIZES = [-1, 0, 100, 70000]
+#: Greeting (64 bytes) or ZMTP 2.0 greeting (at most 14 + 255) held before the frames start.
+GREETING_SLACK = 14 + 255
+HEADER = 9
+
+
+class InvariantBroken(AssertionError):
+    """The core did something the invariant forbids (the fuzzer reports it as a crash)."""
+
+
+def valid_prefix(socket_type: str, minor: int) -> bytes:
+    """A greeting and READY from a peer our ``socket_type`` accepts (so mutations reach ESTABLISHED)."""
+    peer = sorted(COMPATIBLE[socket_type])[0]
+    body = b"\x05READY" + encode_metadata({"Socket-Type": peer.encode(), "Identity": b""})
+    return Greeting(3, minor).encode() + bytes((4, len(body))) + body
+
+
+def _cuts(data: bytes, mode: int) -> List[bytes]:
+    if mode == 0 or not data:
+        return [data] if data else []
+    step = mode
+    return [data[i : i + step] for i in range(0, len(data), step)]
+
+
+def decoder_buffered(conn: Connection) -> int:
+    """How much the connection's decoder holds.  The one private attribute the harness reads: the
+    Connection has no public ``buffered`` (the lead may add one; see the report)."""
+    dec: FrameDecoder = conn._decoder  # noqa: SLF001
+    return dec.buffered
+
+
+def decoder_allocated(dec: FrameDecoder) -> int:
+    body = dec.body_buffer()
+    return dec.buffered + (len(body) if body is not None else 0)
+
+
+def check_connection(data: bytes) -> None:
+    """Feed ``data`` (configuration bytes first) to a Connection; raise InvariantBroken on a violation."""
+    if len(data) < 3:
+        return
+    cfg, flags, cut = data[0], data[1], data[2]
+    stream = data[3:]
+    socket_type = SOCKET_TYPES[cfg % len(SOCKET_TYPES)]
+    minor = flags & 1
+    as_server = bool(flags & 2)
+    max_size = MAX_SIZES[(flags >> 2) & 3]
+    fallback = bool(flags & 16)
+    if flags & 32:
+        stream = valid_prefix(socket_type, minor) + stream
+    conn = Connection(socket_type, minor_version=minor, mechanism=NullMechanism(as_server=as_server),
+                      max_message_size=max_size, handshake_ivl=0, zmtp2_fallback=fallback)
+    fed = 0
+    failed: Optional[RemoteProtocolError] = None
+    for i, piece in enumerate(_cuts(stream, cut % 17)):
+        fed += len(piece)
+        try:
+            conn.receive_data(piece, float(i))
+        except RemoteProtocolError as e:
+            failed = e
+            if conn.state is not ConnectionState.CLOSED:
+                raise InvariantBroken(f"a RemoteProtocolError left the connection {conn.state}") from e
+            if conn.receive_data(b"\x00\x00", float(i)) != []:
+                raise InvariantBroken("a failed connection produced events afterwards") from e
+            break
+        held = decoder_buffered(conn)
+        if held > fed:
+            raise InvariantBroken(f"decoder holds {held} bytes after only {fed} arrived")
+        limit = HANDSHAKE_COMMAND_LIMIT if conn.state is not ConnectionState.ESTABLISHED else max_size
+        if conn.state is ConnectionState.ESTABLISHED and max_size < 0:
+            limit = -1
+        if limit >= 0 and held > limit + HEADER + GREETING_SLACK:
+            raise InvariantBroken(f"decoder holds {held} bytes; the limit is {limit} ({conn.state})")
+    del failed
+    conn.data_to_send()
+
+
+def check_decoder(data: bytes) -> None:
+    """Feed ``data`` to a bare FrameDecoder (handshaking or not, with limits) and check its bounds."""
+    if len(data) < 3:
+        return
+    flags, cut = data[0], data[1]
+    stream = data[2:]
+    max_size = MAX_SIZES[flags & 3]
+    handshaking = bool(flags & 4)
+    command_limit = [HANDSHAKE_COMMAND_LIMIT, 0, 300][(flags >> 3) % 3]
+    dec = FrameDecoder(max_message_size=max_size, command_limit=command_limit, handshaking=handshaking)
+    if flags & 64:
+        dec.reserved = 0xFC  # ZMTP 2.0 framing
+    fed = 0
+    for piece in _cuts(stream, cut % 33):
+        fed += len(piece)
+        try:
+            dec.feed(piece)
+            while dec.paused:
+                dec.feed(b"")
+        except RemoteProtocolError:
+            return
+        held = dec.buffered
+        if held > fed:
+            raise InvariantBroken(f"decoder holds {held} bytes after only {fed} arrived")
+        # while handshaking only commands get in; afterwards data is bounded only by max_message_size
+        cap = command_limit if handshaking else (max(command_limit, max_size) if max_size >= 0 else -1)
+        if cap >= 0 and held > cap + HEADER:
+            raise InvariantBroken(f"decoder holds {held} bytes over the limit {cap}")
+        allocated = decoder_allocated(dec)
+        if allocated > max(16 * fed, PREALLOC_EAGER) + fed:
+            raise InvariantBroken(f"decoder allocated {allocated} bytes for {fed} that arrived")
+
+
+def check(data: bytes) -> None:
+    """The harness entry: the first byte picks the target (Connection or FrameDecoder)."""
+    if not data:
+        return
+    if data[0] & 1:
+        check_decoder(data[1:])
+    else:
+        check_connection(data[1:])
