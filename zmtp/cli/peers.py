@@ -199,7 +199,8 @@ def _recv(sock: zmtp.Socket, timeout: Optional[float]) -> Optional[List[bytes]]:
     return sock.recv_multipart()
 
 
-def _rep_reply(request: List[bytes], args: argparse.Namespace, lines: _Lines) -> Optional[List[bytes]]:
+def _rep_reply(request: List[bytes], args: argparse.Namespace, lines: Optional[_Lines]) -> Optional[List[bytes]]:
+    """The reply to a request: the request itself (--echo), CMD's output (--exec), or the next stdin line."""
     mode = _mode(args)
     if args.echo:
         return request
@@ -210,7 +211,7 @@ def _rep_reply(request: List[bytes], args: argparse.Namespace, lines: _Lines) ->
                               env=env, check=False)
         reply = proc.stdout.decode("utf-8", "surrogateescape").rstrip("\n")
         return parse_line(reply, mode, args.separator)
-    line = lines.get(None)
+    line = lines.get(None) if lines is not None else None
     if line is None:
         return None
     return parse_line(line, mode, args.separator)
@@ -248,7 +249,7 @@ def run_peer(kind: str, args: argparse.Namespace, stdin: IO[str], stdout: IO[str
                     raise CliError(f"no request within {args.timeout} s", EXIT_TIMEOUT)
                 if not (args.echo or args.exec_cmd):
                     _emit(stdout, request, args)
-                reply = _rep_reply(request, args, lines)  # type: ignore[arg-type]
+                reply = _rep_reply(request, args, lines)
                 if reply is None:
                     return EXIT_OK
                 sock.send_multipart(reply)

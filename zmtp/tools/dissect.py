@@ -204,7 +204,8 @@ class StreamDissector:
         self.info.mechanism = g.mechanism
         mech = g.mechanism.decode("ascii", "replace")
         pad = int.from_bytes(raw[1:9], "big")
-        extra = f", signature padding {pad:#x}" if pad else ""
+        # libzmq writes its routing-id length + 1 there (ZMTP 1.0 compatibility); anything larger is odd
+        extra = f", signature padding {pad:#x}" if pad > 256 else ""
         self._emit(offset, "greeting", f"greeting: ZMTP {g.major}.{g.minor}, mechanism {mech}, "
                    f"as-server {int(g.as_server)}{extra}", version=[g.major, g.minor], mechanism=mech,
                    as_server=g.as_server)
