@@ -1,0 +1,1 @@
+"""Utilities with pyzmq's ``zmq.utils`` names (jsonapi, z85, monitor parsing)."""
