@@ -1,7 +1,7 @@
 """``zmtp monitor ENDPOINT``: print a socket's monitor events as they happen.
 
 libzmq's monitor wire format (``zmq_socket_monitor``): a two-frame message, the first frame a 16-bit
-event number and a 32-bit value (both little-endian, host order on every platform libzmq supports),
+event number and a 32-bit value (both in native byte order, no padding),
 the second the endpoint.  Parsed here, so the command works with any monitor socket that follows it.
 """
 
@@ -30,7 +30,7 @@ def parse_event(frames: List[bytes]) -> Tuple[str, int, str]:
     """(event name, value, endpoint) of one monitor message."""
     if len(frames) < 2 or len(frames[0]) < 6:
         raise ValueError(f"not a monitor message: {frames!r}")
-    number, value = struct.unpack("<HI", frames[0][:6])
+    number, value = struct.unpack("=HI", frames[0][:6])
     return EVENT_NAMES.get(number, f"EVENT_{number:#x}"), value, frames[1].decode("utf-8", "replace")
 
 
@@ -66,6 +66,10 @@ def run_monitor(args: argparse.Namespace) -> int:
         return 0
     finally:
         if mon is not None:
+            # stop the monitor before closing (a context with a monitor left running never terminates)
+            disable = getattr(sock, "disable_monitor", None)
+            if disable is not None:
+                disable()
             mon.close(0)
         sock.close(0)
         ctx.term()

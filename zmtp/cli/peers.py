@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import IO, Callable, List, Optional
+from typing import IO, Any, Callable, List, Optional
 
 import zmtp
 
@@ -94,7 +94,7 @@ def _mode(args: argparse.Namespace) -> str:
     return "json" if args.json else "hex" if args.hex else "text"
 
 
-def _apply_security(sock: zmtp.Socket, args: argparse.Namespace) -> None:
+def _apply_security(sock: zmtp.Socket[Any], args: argparse.Namespace) -> None:
     """Set the PLAIN/CURVE options; a clear error while zmtp lacks the mechanism."""
     plain = args.plain_username is not None or args.plain_password is not None or args.plain_server
     curve = any((args.curve_server, args.curve_publickey, args.curve_secretkey, args.curve_serverkey))
@@ -125,7 +125,7 @@ def _apply_security(sock: zmtp.Socket, args: argparse.Namespace) -> None:
         raise CliError(f"security option refused: {e}") from None
 
 
-def open_socket(ctx: zmtp.Context, kind: str, args: argparse.Namespace) -> zmtp.Socket:
+def open_socket(ctx: zmtp.Context, kind: str, args: argparse.Namespace) -> zmtp.Socket[Any]:
     """Create, configure, then bind or connect the socket for a shell peer (closed again on error)."""
     sock = ctx.socket(getattr(zmtp, kind.upper()))
     try:
@@ -136,7 +136,7 @@ def open_socket(ctx: zmtp.Context, kind: str, args: argparse.Namespace) -> zmtp.
     return sock
 
 
-def _configure(sock: zmtp.Socket, kind: str, args: argparse.Namespace) -> None:
+def _configure(sock: zmtp.Socket[Any], kind: str, args: argparse.Namespace) -> None:
     sock.setsockopt(zmtp.SocketOption.LINGER, args.linger)
     if args.zmtp == "3.0":
         sock.zmtp_version = (3, 0)
@@ -191,7 +191,7 @@ def _emit(out: IO[str], frames: List[bytes], args: argparse.Namespace) -> None:
     out.flush()
 
 
-def _recv(sock: zmtp.Socket, timeout: Optional[float]) -> Optional[List[bytes]]:
+def _recv(sock: zmtp.Socket[Any], timeout: Optional[float]) -> Optional[List[bytes]]:
     """One message, or None when ``timeout`` seconds passed first."""
     ms = -1 if timeout is None else max(0, int(timeout * 1000))
     if sock.poll(ms, zmtp.POLLIN) == 0:
@@ -222,7 +222,7 @@ def run_peer(kind: str, args: argparse.Namespace, stdin: IO[str], stdout: IO[str
     _, sends, prints = PEER_TYPES[kind]
     mode = _mode(args)
     ctx = zmtp.Context()
-    sock: Optional[zmtp.Socket] = None
+    sock: Optional[zmtp.Socket[Any]] = None
     try:
         sock = open_socket(ctx, kind, args)
         if args.delay > 0:
