@@ -109,20 +109,34 @@ class Relay:
             s.close()
 
 
-@contextlib.contextmanager
-def recording(server_port: int, path: Path, use_tcpdump: Optional[bool] = None) -> Iterator[int]:
-    """Record the traffic to ``server_port``; yields the port clients must connect to."""
-    if use_tcpdump is None:
-        use_tcpdump = _tcpdump_usable()
-    if use_tcpdump:
+def _start_tcpdump(server_port: int, path: Path) -> Optional[subprocess.Popen[bytes]]:
+    """tcpdump on the loopback, once it says it is listening; None if it cannot capture here."""
+    try:
         proc = subprocess.Popen(["tcpdump", "-i", "lo", "--immediate-mode", "-U", "-w", str(path),
                                  f"tcp port {server_port}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    except OSError:
+        return None
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    if b"listening" not in line:
+        proc.kill()
+        proc.wait()
+        return None
+    time.sleep(0.2)
+    return proc
+
+
+@contextlib.contextmanager
+def recording(server_port: int, path: Path, use_tcpdump: Optional[bool] = None) -> Iterator[int]:
+    """Record the traffic to ``server_port``; yields the port clients must connect to.
+
+    tcpdump when it can capture here (root), else the recording relay above.
+    """
+    if use_tcpdump is None:
+        use_tcpdump = _tcpdump_usable()
+    proc = _start_tcpdump(server_port, path) if use_tcpdump else None
+    if proc is not None:
         try:
-            assert proc.stderr is not None
-            line = proc.stderr.readline()
-            if b"listening" not in line:
-                raise RuntimeError(line)
-            time.sleep(0.2)
             yield server_port
             time.sleep(0.3)
         finally:
