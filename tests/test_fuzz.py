@@ -178,6 +178,7 @@ def test_finds_and_minimises_a_crash_on_a_bad_ready(tmp_path: Path) -> None:
     assert status == 1 and "crash" in out
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_finds_a_hang_on_a_bad_ready(tmp_path: Path) -> None:
     toy = tmp_path / "toy.py"
@@ -213,12 +214,13 @@ def _run_clean(command: str, port: int, socket_type: str = "REP", cases: int = 4
 
 
 @pytest.mark.timeout(70)
-@pytest.mark.parametrize("socket_type", ["REP", "ROUTER"])
+@pytest.mark.parametrize("socket_type", ["REP", pytest.param("ROUTER", marks=pytest.mark.slow)])
 def test_libzmq_435_pyzmq_finds_nothing(socket_type: str) -> None:
     port = free_port()
     _run_clean(f"{sys.executable} {ECHO} {port} --impl zmq --type {socket_type}", port, socket_type)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(70)
 def test_debian_libzmq_434_finds_nothing() -> None:
     py = "/usr/bin/python3"
@@ -228,6 +230,7 @@ def test_debian_libzmq_434_finds_nothing() -> None:
     _run_clean(f"{py} {ECHO} {port} --impl zmq --type REP", port)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(70)
 def test_zmtp_itself_finds_nothing() -> None:
     port = free_port()
@@ -255,6 +258,7 @@ def _jeromq_echo() -> str:
 JEROMQ_CLEAN = "signature,version,as-server,zmtp2,command-name,truncate,split,slow,half-open,churn"
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_jeromq_finds_nothing_outside_its_known_bugs() -> None:
     cmd = _jeromq_echo()
@@ -266,6 +270,7 @@ def test_jeromq_finds_nothing_outside_its_known_bugs() -> None:
     assert report["cases_run"] >= 10
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_jeromq_hangs_on_a_huge_frame_where_the_mechanism_name_is() -> None:
     """JeroMQ 0.3.6 reads a ZMTP 3.x greeting as ZMTP 2.0: bytes 12.. (the mechanism name) become its
