@@ -7,14 +7,49 @@ import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
+from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
+from .grammar import LONG, frame
 from .mutators import MUTATORS, Case, make_case
 from .target import Outcome, ProbeResult, Target
 
 
 class _BudgetExhausted(Exception):
     pass
+
+
+def split_items(data: bytes) -> Optional[List[bytes]]:
+    """A ZMTP 3.x stream as [greeting, frame, frame, ...] (a trailing partial frame is one item too);
+    None when it does not start with a greeting."""
+    if len(data) < 64 or data[0] != 0xFF or data[10] < 3:
+        return None
+    items = [data[:64]]
+    pos = 64
+    while pos < len(data):
+        flags = data[pos]
+        if flags & LONG:
+            end = pos + 9 + int.from_bytes(data[pos + 1 : pos + 9], "big") if pos + 9 <= len(data) else len(data) + 1
+        else:
+            end = pos + 2 + data[pos + 1] if pos + 2 <= len(data) else len(data) + 1
+        if end > len(data):
+            items.append(data[pos:])
+            break
+        items.append(data[pos:end])
+        pos = end
+    return items
+
+
+def frame_parts(item: bytes) -> Tuple[int, Optional[bytes]]:
+    """(flags, body) of a whole frame; body None for a partial one."""
+    if len(item) < 2:
+        return 0, None
+    flags = item[0]
+    head = 9 if flags & LONG else 2
+    if len(item) < head:
+        return flags, None
+    size = int.from_bytes(item[1:9], "big") if flags & LONG else item[1]
+    body = item[head:]
+    return flags, body if len(body) == size else None
 
 
 @dataclass
@@ -193,24 +228,54 @@ class Fuzzer:
                 return
             if len(best.chunks) > 1:
                 best = best.with_chunks(ddmin(list(best.chunks), lambda cs: fails(best.with_chunks(cs))))
-            data = best.data
-            if 1 < len(data) <= 1 << 16:
-                chunked = len(best.chunks) > 1
-                unit = max(1, len(data) // 256)
-                pieces = [data[i : i + unit] for i in range(0, len(data), unit)]
-
-                def as_case(ps: List[bytes]) -> Case:
-                    joined = b"".join(ps)
-                    return best.with_chunks([joined[i : i + 1] for i in range(len(joined))] if chunked and
-                                            best.delay else [joined])
-
-                kept = ddmin(pieces, lambda ps: fails(as_case(ps)))
-                if len(b"".join(kept)) < len(data):
-                    best = as_case(kept)
+            best = self._shrink_frames(best, fails)
+            best = self._shrink_bytes(best, fails)
         except _BudgetExhausted:
             pass
         failure.minimized = best
         failure.attempts = attempts[0]
+
+    @staticmethod
+    def _as_case(best: Case, data: bytes) -> Case:
+        """The same delivery (one byte per send when it was a slow or split case) with other bytes."""
+        if len(best.chunks) > 1 and best.delay:
+            return best.with_chunks([data[i : i + 1] for i in range(len(data))])
+        return best.with_chunks([data])
+
+    def _shrink_frames(self, best: Case, fails: Callable[[Case], bool]) -> Case:
+        """Grammar-aware: drop whole frames, then shrink each frame's body with its size rewritten."""
+        items = split_items(best.data)
+        if items is None or len(items) < 2:
+            return best
+        head, frames = items[0], items[1:]
+        frames = ddmin(frames, lambda fs: fails(self._as_case(best, head + b"".join(fs))))
+        best = self._as_case(best, head + b"".join(frames))
+        for i in range(len(frames)):
+            flags, body = frame_parts(frames[i])
+            if body is None or len(body) < 2:
+                continue
+
+            def rebuilt(bs: List[bytes], i: int = i, flags: int = flags) -> bytes:
+                return frame(b"".join(bs), flags & ~LONG & 0xFF, long=bool(flags & LONG))
+
+            def still(bs: List[bytes], i: int = i, best: Case = best) -> bool:
+                trial = frames[:i] + [rebuilt(bs)] + frames[i + 1 :]
+                return fails(self._as_case(best, head + b"".join(trial)))
+
+            kept = ddmin([body[j : j + 1] for j in range(len(body))], still)
+            frames[i] = rebuilt(kept)
+            best = self._as_case(best, head + b"".join(frames))
+        return best
+
+    def _shrink_bytes(self, best: Case, fails: Callable[[Case], bool]) -> Case:
+        """Last resort, blind to the grammar: delete runs of bytes."""
+        data = best.data
+        if not 1 < len(data) <= 1 << 16:
+            return best
+        unit = max(1, len(data) // 256)
+        pieces = [data[i : i + unit] for i in range(0, len(data), unit)]
+        kept = ddmin(pieces, lambda ps: fails(self._as_case(best, b"".join(ps))))
+        return self._as_case(best, b"".join(kept)) if len(b"".join(kept)) < len(data) else best
 
     def save(self, failure: Failure, number: int) -> None:
         out = self.config.out_dir

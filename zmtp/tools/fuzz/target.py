@@ -287,15 +287,18 @@ class Target:
                         return ProbeResult(False, "no-echo", f"echo came back as {ev.frames!r}, sent {want!r}",
                                            time.monotonic() - t0)
                 if not data:
-                    return ProbeResult(False, "crash" if self.exited() is not None else "protocol",
+                    return ProbeResult(False, "crash" if self._wait_exit(0.5) is not None else "protocol",
                                        f"target closed the probe connection during the {stage}",
                                        time.monotonic() - t0)
         except RemoteProtocolError as e:
             return ProbeResult(False, "protocol", f"target broke ZMTP in its answer: {e.message}",
                                time.monotonic() - t0)
         except OSError as e:
-            status = self.exited()
-            kind = "crash" if status is not None else "protocol"
+            status = self._wait_exit(0.5)
+            if status is not None:
+                return ProbeResult(False, "crash", f"target process exited (status {status})",
+                                   time.monotonic() - t0)
+            kind = "protocol"
             return ProbeResult(False, kind, f"{type(e).__name__} during the {stage}: {e}", time.monotonic() - t0)
         finally:
             s.close()
