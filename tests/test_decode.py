@@ -547,3 +547,35 @@ def test_not_a_capture_is_a_clear_error(tmp_path: Path) -> None:
     p = subprocess.run([sys.executable, "-m", "zmtp", "decode", str(f)], capture_output=True, text=True, env=ENV,
                        timeout=30)
     assert p.returncode == 2 and "not a pcap or pcapng file" in p.stderr
+
+
+@pytest.mark.slow
+def test_decode_real_jeromq_zmtp20_traffic(tmp_path: Path) -> None:
+    """JeroMQ 0.3.6 speaks ZMTP 2.0; zmtp's REQ falls back to it after the 11th byte."""
+    from test_fuzz import _jeromq_echo, free_port
+
+    cmd = _jeromq_echo()
+    port = free_port()
+    cap = tmp_path / "jeromq.pcap"
+    java = subprocess.Popen([*cmd.split(), str(port)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    zc = zmtp.Context()
+    try:
+        assert java.stdout is not None and java.stdout.readline().strip() == b"ready"
+        with recording(port, cap) as cport:
+            req = zc.socket(zmtp.REQ)
+            req.linger = 0
+            req.rcvtimeo = 10000
+            req.connect(f"tcp://127.0.0.1:{cport}")
+            req.send_multipart([b"hello", b"jeromq"])
+            assert req.recv_multipart() == [b"hello", b"jeromq"]
+            req.close()
+            time.sleep(0.2)
+    finally:
+        java.kill()
+        java.wait()
+        zc.term()
+    status, out = decode_cli(str(cap))
+    assert status == 0, out
+    assert "C>S greeting: ZMTP 3.x peer (revision 3) downgraded to ZMTP 2.0, socket type REQ, identity ''" in out
+    assert "S>C greeting: ZMTP 2.0 peer, socket type REP, identity ''" in out
+    assert "S>C message: 3 frames, 11 bytes: [0] 0 B '' | [1] 5 B 'hello' | [2] 6 B 'jeromq'" in out
