@@ -18,6 +18,7 @@ Chunks = List[Tuple[Optional[float], bytes]]
 
 
 def add_decode_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options of ``zmtp decode``."""
     ap.add_argument("files", nargs="+", metavar="FILE",
                     help="a pcap/pcapng capture; with --hex/--raw one or two byte-stream files ('-' = stdin), "
                     "the second being the other direction")
@@ -82,6 +83,7 @@ def _merge(a: List[Item], b: List[Item]) -> List[Item]:
 
 
 def decode_streams(a: Chunks, b: Chunks, args: argparse.Namespace) -> Tuple[List[Item], List[Item]]:
+    """Dissect both directions with the command's options."""
     return dissect_pair(a, b, validate=not args.no_validate, width=args.width)
 
 

@@ -14,6 +14,7 @@ from .peers import CliError
 
 
 def add_fuzz_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options of ``zmtp fuzz``."""
     ap.add_argument("endpoint", metavar="ENDPOINT", help="tcp://HOST:PORT of the peer under test (it binds)")
     ap.add_argument("--socket-type", default="REP", type=str.upper, choices=sorted(PEER_ROLE),
                     help="the target's socket type (REP, ROUTER, DEALER, PAIR targets must echo; default REP)")

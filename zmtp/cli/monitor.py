@@ -35,6 +35,7 @@ def parse_event(frames: List[bytes]) -> Tuple[str, int, str]:
 
 
 def add_monitor_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options of ``zmtp monitor``."""
     ap.add_argument("endpoint", metavar="ENDPOINT")
     ap.add_argument("--socket-type", default="DEALER", help="type of the monitored socket (default DEALER)")
     ap.add_argument("--bind", action="store_true", help="bind instead of connecting")

@@ -275,6 +275,7 @@ class Direction:
 
     @property
     def data(self) -> bytes:
+        """Everything this side sent, reassembled."""
         return b"".join(c for _, c in self.chunks)
 
     def add(self, seg: Segment) -> None:
@@ -462,4 +463,5 @@ class PcapWriter:
         self._seq[(src, dst)] = seq + 1
 
     def flush(self) -> None:
+        """Push what was written to the file (a reader may open it while we record)."""
         self.f.flush()

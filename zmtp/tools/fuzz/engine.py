@@ -94,6 +94,8 @@ class Failure:
 
 @dataclass
 class FuzzReport:
+    """What a run did: cases per mutator, how the target reacted, and the failures."""
+
     config: FuzzConfig
     cases_run: int = 0
     seconds: float = 0.0
@@ -105,6 +107,7 @@ class FuzzReport:
     restarts: int = 0
 
     def reproduce(self, f: Failure) -> List[str]:
+        """Commands that replay a failure: its seed and index, and its saved (minimised) case."""
         c = self.config
         base = f"zmtp fuzz {c.endpoint} --socket-type {c.socket_type}"
         out = []
@@ -116,6 +119,7 @@ class FuzzReport:
         return out
 
     def text(self) -> str:
+        """The report for people."""
         c = self.config
         lines = [f"zmtp fuzz report: {c.endpoint} ({c.socket_type}), seed {c.seed}",
                  f"  {self.cases_run} cases in {self.seconds:.1f} s" + (f"; stopped: {self.stopped}"
@@ -141,6 +145,7 @@ class FuzzReport:
         return "\n".join(lines)
 
     def to_json(self) -> Dict[str, Any]:
+        """The report for programs (report.json)."""
         return {"endpoint": self.config.endpoint, "socket_type": self.config.socket_type, "seed": self.config.seed,
                 "cases_run": self.cases_run, "seconds": round(self.seconds, 3), "stopped": self.stopped,
                 "per_mutator": dict(self.per_mutator), "behaviour": dict(self.behaviour),
@@ -278,6 +283,7 @@ class Fuzzer:
         return self._as_case(best, b"".join(kept)) if len(b"".join(kept)) < len(data) else best
 
     def save(self, failure: Failure, number: int) -> None:
+        """Write failure-N.bin (the minimised bytes) and failure-N.json (everything about it)."""
         out = self.config.out_dir
         if not out:
             return

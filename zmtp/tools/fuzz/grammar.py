@@ -50,6 +50,7 @@ def command(name: bytes, data: bytes = b"") -> bytes:
 
 
 def metadata(props: Sequence[Tuple[str, bytes]]) -> bytes:
+    """Encoded properties, in order (RFC 37 section 3.5)."""
     return encode_metadata(list(props))
 
 
@@ -71,6 +72,7 @@ def message(frames: List[bytes]) -> bytes:
 
 
 def ping(ttl: int = 0, context: bytes = b"") -> bytes:
+    """A PING command; ``ttl`` in deciseconds (RFC 37 section 3.4.4)."""
     return command(b"PING", ttl.to_bytes(2, "big") + context)
 
 

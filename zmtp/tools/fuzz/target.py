@@ -121,6 +121,7 @@ class Target:
             self.baseline = read_resources(self.pid)
 
     def stop(self) -> None:
+        """Kill the target we started (a target given by --pid is left alone)."""
         if self.proc is not None:
             if self.proc.poll() is None:
                 self.proc.kill()
