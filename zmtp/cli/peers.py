@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import queue
-import shlex
 import subprocess
 import sys
 import threading
@@ -79,7 +78,8 @@ def add_peer_arguments(ap: argparse.ArgumentParser, kind: str) -> None:
         what = ap.add_mutually_exclusive_group()
         what.add_argument("--echo", action="store_true", help="reply with the request itself")
         what.add_argument("--exec", dest="exec_cmd", metavar="CMD",
-                          help="run CMD per request (request line on its stdin, its stdout is the reply)")
+                          help="run the shell command CMD per request: the request line on its stdin, its stdout "
+                          "is the reply, $ZMTP_FRAMES the request's frame count")
     sec = ap.add_argument_group("security (once zmtp has PLAIN and CURVE)")
     sec.add_argument("--plain-username", help="PLAIN client user name")
     sec.add_argument("--plain-password", help="PLAIN client password")
@@ -207,7 +207,8 @@ def _rep_reply(request: List[bytes], args: argparse.Namespace, lines: Optional[_
     if args.exec_cmd:
         text = format_message(request, mode, args.separator) + "\n"
         env = dict(os.environ, ZMTP_FRAMES=str(len(request)))
-        proc = subprocess.run(shlex.split(args.exec_cmd), input=text.encode(), stdout=subprocess.PIPE,
+        # through the shell, so CMD may be a pipeline ('tr a-z A-Z | rev')
+        proc = subprocess.run(args.exec_cmd, shell=True, input=text.encode(), stdout=subprocess.PIPE,
                               env=env, check=False)
         reply = proc.stdout.decode("utf-8", "surrogateescape").rstrip("\n")
         return parse_line(reply, mode, args.separator)
