@@ -71,6 +71,9 @@ def test_help_lists_every_command_with_a_description() -> None:
 def test_console_script_is_declared() -> None:
     with open(os.path.join(ROOT, "pyproject.toml")) as f:
         assert 'zmtp = "zmtp.cli:main"' in f.read()
+    from zmtp.cli import main
+
+    assert main(["decode", "--hex", os.devnull]) == 0  # an empty stream decodes to nothing, no error
 
 
 def publish_until_done(pub: zmq.Socket, p: subprocess.Popen[bytes], msgs: List[List[bytes]]) -> None:
