@@ -214,18 +214,29 @@ class Fuzzer:
         end = time.monotonic() + self.config.minimize_seconds
         kind = failure.result.kind
 
+        # Every attempt must start from a healthy target: after a failed one (a leak, a hang, a crash)
+        # the target is restarted, so a failure is never blamed on the attempt that merely inherited it.
+        dirty = [True]
+
         def fails(case: Case) -> bool:
             if attempts[0] >= self.config.minimize_attempts or time.monotonic() > end:
                 raise _BudgetExhausted()
-            if not self._ensure_alive():
-                raise _BudgetExhausted()
+            if dirty[0]:
+                try:
+                    if not self.target.restart() and not self._ensure_alive():
+                        raise _BudgetExhausted()
+                except RuntimeError:
+                    raise _BudgetExhausted() from None
             attempts[0] += 1
             _, r = self.run_case(case)
+            dirty[0] = not r.ok
             return not r.ok and r.kind == kind
 
         best = failure.case
         if best.expect_echo:
             return  # a valid session that went unanswered: removing bytes would only make it invalid
+        if not self.target.command and kind not in ("protocol", "no-echo"):
+            return  # a target we cannot restart: its state after the failure would spoil every attempt
         try:
             if not fails(best):  # flaky: keep the original
                 failure.attempts = attempts[0]
@@ -308,16 +319,19 @@ class Fuzzer:
             return True
         failure = Failure(index, case, result, outcome)
         self._say(f"case {index}: {result.kind}: {result.detail} ({case.mutator}: {case.description})")
-        if self.target.exited() is not None or result.kind == "crash":
-            alive = self._ensure_alive()
-        else:
-            alive = True
-        if alive:
-            self.minimize(failure)
+        self.minimize(failure)
         rep.failures.append(failure)
         self.save(failure, len(rep.failures))
-        if not self._ensure_alive():
+        # go on from a fresh target (a leak or a wedged thread would fail every later case)
+        try:
+            restarted = self.target.restart()
+        except RuntimeError:
+            restarted = False
+        if not restarted and not self._ensure_alive():
             rep.stopped = "the target is down and cannot be restarted (give --exec to restart it)"
+            return False
+        if not restarted and result.kind in ("memory", "fds"):
+            rep.stopped = f"the target's {result.kind} stays high and it cannot be restarted (give --exec)"
             return False
         return len(rep.failures) < self.config.stop_after
 
