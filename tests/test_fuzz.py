@@ -28,6 +28,7 @@ TOY = r'''
 import os, socket, sys, threading, time
 MODE, PORT = sys.argv[1], int(sys.argv[2])
 LOCK = threading.Lock()
+HOARD = []
 GREETING = b"\xff" + bytes(8) + b"\x7f\x03\x01NULL" + bytes(16) + b"\x00" + bytes(31)
 READY = b"\x04\x19\x05READY\x0bSocket-Type\x00\x00\x00\x03REP"
 
@@ -54,6 +55,8 @@ def serve(c):
         flags, body = frame(c)
         if not flags & 4 or body[1:6] != b"READY":
             return
+        if MODE == "leak-memory":
+            HOARD.append(b"x" * (4 << 20))  # never freed
         pos = 6
         while pos < len(body):          # the planted bugs live here
             n = body[pos]
@@ -79,7 +82,10 @@ def serve(c):
     except (EOFError, OSError, IndexError):
         pass
     finally:
-        c.close()
+        if MODE == "leak-fds":
+            HOARD.append(c)  # never closed
+        else:
+            c.close()
 
 ls = socket.socket()
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -202,6 +208,26 @@ def test_a_healthy_toy_passes(tmp_path: Path) -> None:
                                     "--time", "15"])
     assert status == 0, out
     assert report["cases_run"] == 25 and not report["failures"]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("mode,kind", [("leak-memory", "memory"), ("leak-fds", "fds")])
+def test_resource_leaks_of_a_process_given_by_pid(tmp_path: Path, mode: str, kind: str) -> None:
+    toy = tmp_path / "toy.py"
+    toy.write_text(TOY)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(toy), mode, str(port)])
+    try:
+        status, out, report = fuzz_cli([f"tcp://127.0.0.1:{port}", "--pid", str(proc.pid), "--mutators",
+                                        "churn,split", "--seed", "4", "--cases", "60", "--time", "20",
+                                        "--rss-limit", "40"])
+    finally:
+        proc.kill()
+        proc.wait()
+    assert status == 1, out
+    failure = report["failures"][0]
+    assert failure["kind"] == kind, out
+    assert "cannot be restarted" in report["stopped"]
 
 
 # -- real targets: short bounded runs that must find nothing ----------------------------------------------
