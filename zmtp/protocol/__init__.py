@@ -1,7 +1,7 @@
 """The sans-IO ZMTP 3.x core: bytes in, events out; messages in, bytes out.
 
 It never touches a socket, a clock or a random source: drivers pass bytes and ``now`` in and write
-out what :meth:`Connection.data_to_send` returns.  See ``Connection`` for the state machine.
+out what :meth:`Connection.data_to_send` returns.  The state machine is a table in :mod:`.state`.
 """
 
 from .commands import MAX_PING_CONTEXT
@@ -24,11 +24,12 @@ from .greeting import Greeting
 from .mechanism import Mechanism, NullMechanism
 from .metadata import decode_metadata, encode_metadata
 from .sockettypes import COMPATIBLE, SOCKET_TYPE_NAMES, is_compatible
+from .state import Input, State
 
 __all__ = [
     "Connection", "ConnectionState", "ErrorReason", "LocalProtocolError", "ProtocolError",
     "RemoteProtocolError", "Event", "GreetingReceived", "HandshakeComplete", "Message", "Subscribe",
     "Cancel", "PingReceived", "PongReceived", "ErrorReceived", "ConnectionClosed", "FrameDecoder",
     "encode_frames", "Greeting", "Mechanism", "NullMechanism", "encode_metadata", "decode_metadata",
-    "COMPATIBLE", "SOCKET_TYPE_NAMES", "is_compatible", "MAX_PING_CONTEXT",
+    "COMPATIBLE", "SOCKET_TYPE_NAMES", "is_compatible", "MAX_PING_CONTEXT", "State", "Input",
 ]

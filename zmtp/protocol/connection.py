@@ -1,6 +1,8 @@
 """The ZMTP connection: one object owning all the state of one ZMTP 3.x stream.
 
-States (explicit, in :class:`ConnectionState`)::
+The states, the inputs each accepts and the transitions are tables in :mod:`.state` (a missing entry is
+the protocol error); this module parses what arrives, acts on it, and asks the table where to go.
+Drivers see the coarse state (:class:`ConnectionState`)::
 
     GREETING --peer greeting ok--> HANDSHAKE --mechanism complete--> ESTABLISHED
         \\______________________________\\___________________________\\__> CLOSED
@@ -19,7 +21,6 @@ and changes nothing.
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Union
 
 from . import commands as cmd
@@ -39,6 +40,9 @@ from .events import (
 from .frames import _SHORT_LAST, COMMAND, HANDSHAKE_COMMAND_LIMIT, FrameDecoder, encode_command, encode_frames
 from .greeting import (
     GREETING_SIZE,
+    PARTIAL_GREETING_SIZE,
+    ZMTP2_IDENTITY_HEADER_SIZE,
+    ZMTP2_SOCKET_TYPE_SIZE,
     ZMTP2_SOCKET_TYPES,
     Greeting,
     check_greeting_prefix,
@@ -49,14 +53,15 @@ from .greeting import (
 from .mechanism import Mechanism, NullMechanism, PeerErrorCommand
 from .metadata import IDENTITY, SOCKET_TYPE, encode_metadata
 from .sockettypes import SOCKET_TYPE_NAMES, is_compatible
+from .state import ACCEPTS_DATA, COARSE, GREETING_STATES, ConnectionState, Input, State, next_state, refusal
 
-
-class ConnectionState(Enum):
-    GREETING = "greeting"
-    HANDSHAKE = "handshake"
-    ESTABLISHED = "established"
-    CLOSED = "closed"
-
+#: How many bytes each fixed-size greeting stage takes (ZMTP2_IDENTITY's size is in its header).
+_STAGE_SIZES = {
+    State.SIGNATURE: PARTIAL_GREETING_SIZE,
+    State.GREETING_REST: GREETING_SIZE - PARTIAL_GREETING_SIZE,
+    State.ZMTP2_SOCKET_TYPE: ZMTP2_SOCKET_TYPE_SIZE,
+    State.ZMTP2_IDENTITY_HEADER: ZMTP2_IDENTITY_HEADER_SIZE,
+}
 
 #: Socket types that send an Identity property in READY (RFC 37 section 3.6; libzmq sends it for
 #: REQ, DEALER and ROUTER, the types whose peers may route by it).
@@ -64,6 +69,8 @@ _SENDS_IDENTITY = frozenset({"REQ", "DEALER", "ROUTER"})
 #: Socket types that take 3.0-style ``\x01``/``\x00`` data messages as subscriptions (libzmq's
 #: xpub_t::xread_activated does so on every protocol version).
 _PUBLISHERS = frozenset({"PUB", "XPUB"})
+#: Failures that are the clock's verdict rather than something the peer sent.
+_TIMEOUTS = frozenset({ErrorReason.HANDSHAKE_TIMEOUT, ErrorReason.HEARTBEAT_TIMEOUT})
 
 
 class Connection:
@@ -104,7 +111,8 @@ class Connection:
         self.identity = identity
         self.mechanism: Mechanism = mechanism if mechanism is not None else NullMechanism()
         self.greeting = Greeting(3, minor_version, self.mechanism.name, self.mechanism.as_server)
-        self.state = ConnectionState.GREETING
+        #: The fine state (see state.py); ``state`` gives the coarse one.
+        self._state = State.SIGNATURE
         #: Negotiated minor version (valid from HANDSHAKE on).
         self.minor_version = minor_version
         self.peer_greeting: Optional[Greeting] = None
@@ -125,7 +133,11 @@ class Connection:
                 props[name] = value
         self._metadata = encode_metadata(props)
 
+        #: The bytes of the current greeting stage, and the first stage once complete.
         self._greeting_buf = bytearray()
+        self._signature = b""
+        self._stage_need = _STAGE_SIZES[State.SIGNATURE]
+        self._zmtp2_type = 0
         self._decoder = FrameDecoder(
             max_message_size=max_message_size,
             command_limit=min(HANDSHAKE_COMMAND_LIMIT, max_message_size)
@@ -137,15 +149,15 @@ class Connection:
         # With the ZMTP 2.0 fallback we send our greeting as libzmq does, in stages: signature and major
         # version now, the rest once the peer's version byte says which protocol follows (RFC 23
         # "Backwards Interoperability"; libzmq's zmtp_engine_t::handshake).  Both sides send their first
-        # 11 bytes unprompted, so this never waits on a peer that waits for us.  Without the fallback
-        # (or with a security mechanism, which ZMTP 2.0 cannot carry) all 64 bytes go at once.
+        # first stage unprompted, so this never waits on a peer that waits for us.  Without the fallback
+        # (or with a security mechanism, which ZMTP 2.0 cannot carry) all 64 bytes go at once.  The
+        # peer's greeting is read in the same stages either way (see _receive_greeting).
         encoded = self.greeting.encode()
         self._staged = zmtp2_fallback and self.mechanism.name == b"NULL"
-        self._greeting_rest = encoded[11:] if self._staged else b""
-        self._greeting_need = 11 if self._staged else GREETING_SIZE
+        self._greeting_rest = encoded[PARTIAL_GREETING_SIZE:] if self._staged else b""
         #: True once the peer turned out to speak ZMTP 2.0 (RFC 15) and we fell back to it.
         self.zmtp2 = False
-        self._out: List[bytes] = [encoded[:11] if self._staged else encoded]
+        self._out: List[bytes] = [encoded[:PARTIAL_GREETING_SIZE] if self._staged else encoded]
         self._is_publisher = self.socket_type in _PUBLISHERS
 
         # deadlines, all in the caller's clock
@@ -158,6 +170,21 @@ class Connection:
         self._peer_ttl = 0.0  # the TTL the peer asked for in its PINGs
         self._ttl_deadline: Optional[float] = None
 
+    # -- state ---------------------------------------------------------------------------------------
+    @property
+    def state(self) -> ConnectionState:
+        """The coarse state a driver acts on: GREETING, HANDSHAKE, ESTABLISHED or CLOSED."""
+        return COARSE[self._state]
+
+    @property
+    def protocol_state(self) -> State:
+        """The fine state (which greeting stage, handshake or authentication step; see state.py)."""
+        return self._state
+
+    def _move(self, event: Input) -> None:
+        """Take the transition the table gives for ``event``; raise its refusal when there is none."""
+        self._state = next_state(self._state, event)
+
     # -- input -----------------------------------------------------------------------------------
     def receive_data(self, data: bytes, now: float = 0.0) -> List[Event]:
         """Consume bytes from the peer; ``b""`` means end of stream.  Returns the events completed.
@@ -165,10 +192,10 @@ class Connection:
         Raises :class:`RemoteProtocolError` if the peer broke the protocol (the connection is then
         CLOSED; flush :meth:`data_to_send` and close the transport).
         """
-        if self.state is ConnectionState.CLOSED:
+        if self._state is State.CLOSED:
             return []
         if not data:
-            self.state = ConnectionState.CLOSED
+            self._move(Input.END_OF_STREAM)
             return [ConnectionClosed()]
         try:
             return self._receive(data, now)
@@ -178,7 +205,7 @@ class Connection:
 
     def _receive(self, data: bytes, now: float) -> List[Event]:
         events: List[Event] = []
-        if self.state is ConnectionState.GREETING:
+        if self._state in GREETING_STATES:
             data = self._receive_greeting(data, events, now)
             if not data:
                 return events
@@ -194,13 +221,13 @@ class Connection:
         byte count with :meth:`buffer_received`: a large body then crosses from the kernel to its final
         buffer without intermediate copies.
         """
-        if self.state is not ConnectionState.ESTABLISHED:
+        if self._state is not State.ESTABLISHED:
             return None
         return self._decoder.body_buffer()
 
     def buffer_received(self, n: int, now: float = 0.0) -> List[Event]:
         """``n`` bytes were written into :meth:`receive_buffer` (0 means the peer closed)."""
-        if self.state is ConnectionState.CLOSED:
+        if self._state is State.CLOSED:
             return []
         if n == 0:
             return self.receive_data(b"", now)
@@ -220,13 +247,11 @@ class Connection:
         self._ttl_deadline = None
         while True:
             sink = self.message_sink
+            data_ok = self._state in ACCEPTS_DATA
             for item in decoded:
                 if type(item) is list:
-                    if self.state is not ConnectionState.ESTABLISHED:
-                        raise RemoteProtocolError(
-                            ErrorReason.UNEXPECTED_COMMAND,
-                            "peer sent a data message before completing the handshake",
-                        )
+                    if not data_ok:
+                        raise refusal(self._state, Input.DATA_MESSAGE)
                     if self._is_publisher:
                         first = item[0]
                         if first and first[0] <= 1:
@@ -238,54 +263,70 @@ class Connection:
                         events.append(Message(item))
                 else:
                     self._on_command(item, events, now)
-                    if self.state is ConnectionState.CLOSED:
+                    if self._state is State.CLOSED:
                         return events  # the peer sent ERROR: whatever follows is not ours to deliver
                     sink = self.message_sink
+                    data_ok = self._state in ACCEPTS_DATA
             # During the handshake the decoder pauses after each command (frames.FrameDecoder).
             if not decoder.paused:
                 return events
             decoded = decoder.feed(b"")
 
     def _receive_greeting(self, data: bytes, events: List[Event], now: float) -> bytes:
-        """Take greeting bytes stage by stage; return what follows the greeting."""
+        """Take greeting bytes stage by stage (see state.py); return what follows the greeting."""
         buf = self._greeting_buf
-        while self.state is ConnectionState.GREETING:
-            need = self._greeting_need
-            take = need - len(buf)
-            buf += data[:take]
-            data = data[take:]
-            check_greeting_prefix(buf, allow_zmtp2=self._staged)
-            if len(buf) < need:
+        while self._state in GREETING_STATES:
+            take = self._stage_need - len(buf)
+            if take > 0 and data:
+                buf += data[:take]
+                data = data[take:]
+            if self._state is State.SIGNATURE:
+                # judged byte by byte: a ZMTP 1.0 peer gets its error before we wait for bytes it never sends
+                check_greeting_prefix(buf, allow_zmtp2=self._staged)
+            if len(buf) < self._stage_need:
                 return b""
-            if need == 11:  # the peer's version byte is in: 3.x, or 2.0 to fall back to
-                if buf[10] >= 3:
-                    self._out.append(self._greeting_rest)
-                    self._greeting_need = GREETING_SIZE
-                else:
-                    self._start_zmtp2()
-            elif not self.zmtp2:
-                events.append(self._on_greeting(parse_greeting(bytes(buf))))
-            elif need == 12:  # ZMTP 2.0: socket type, then the identity frame's header
-                self._greeting_need = 14
-            elif need == 14:
-                if buf[12] != 0:
-                    raise RemoteProtocolError(
-                        ErrorReason.BAD_GREETING,
-                        f"ZMTP 2.0 peer's identity frame has flags {buf[12]:#04x}; expected a short final frame",
-                    )
-                self._greeting_need = 14 + buf[13]
-                if buf[13] == 0:
-                    self._on_zmtp2_greeting(events, now)
-            else:
-                self._on_zmtp2_greeting(events, now)
+            stage = bytes(buf)
+            buf.clear()
+            self._on_greeting_stage(stage, events, now)
         return data
+
+    def _on_greeting_stage(self, stage: bytes, events: List[Event], now: float) -> None:
+        """Act on one complete greeting stage and move to the next."""
+        state = self._state
+        if state is State.SIGNATURE:
+            self._signature = stage
+            if stage[-1] >= 3:  # the peer's major version: 3.x (or later, which speaks 3.x to us)
+                self._move(Input.SIGNATURE_3X)
+                if self._greeting_rest:
+                    self._out.append(self._greeting_rest)
+            else:  # check_greeting_prefix let only ZMTP 2.0 through, and only with the fallback
+                self._move(Input.SIGNATURE_ZMTP2)
+                self._start_zmtp2()
+        elif state is State.GREETING_REST:
+            events.append(self._on_greeting(parse_greeting(self._signature + stage)))
+            return
+        elif state is State.ZMTP2_SOCKET_TYPE:
+            self._zmtp2_type = stage[0]
+            self._move(Input.ZMTP2_SOCKET_TYPE)
+        elif state is State.ZMTP2_IDENTITY_HEADER:
+            if stage[0] != 0:
+                raise RemoteProtocolError(
+                    ErrorReason.BAD_GREETING,
+                    f"ZMTP 2.0 peer's identity frame has flags {stage[0]:#04x}; expected a short final frame",
+                )
+            self._move(Input.ZMTP2_IDENTITY_HEADER)
+            self._stage_need = stage[1]  # the identity's length
+            return
+        elif state is State.ZMTP2_IDENTITY:
+            self._on_zmtp2_greeting(stage, events, now)
+            return
+        self._stage_need = _STAGE_SIZES[self._state]
 
     def _start_zmtp2(self) -> None:
         """The peer speaks ZMTP 2.0 (RFC 15): send our socket type and identity in its framing."""
         self.zmtp2 = True
         self.minor_version = 0
         self._decoder.reserved = 0xFC
-        self._greeting_need = 12
         type_octet = ZMTP2_SOCKET_TYPES.get(self.socket_type)
         if type_octet is None:
             raise RemoteProtocolError(
@@ -293,9 +334,8 @@ class Connection:
             )
         self._out.append(bytes((type_octet, 0, len(self.identity))) + self.identity)
 
-    def _on_zmtp2_greeting(self, events: List[Event], now: float) -> None:
-        buf = self._greeting_buf
-        number = buf[11]
+    def _on_zmtp2_greeting(self, identity: bytes, events: List[Event], now: float) -> None:
+        number = self._zmtp2_type
         peer_type = SOCKET_TYPE_NAMES.get(number, "")
         if not peer_type or not is_compatible(self.socket_type, peer_type):
             raise RemoteProtocolError(
@@ -303,13 +343,12 @@ class Connection:
                 f"ZMTP 2.0 peer is socket type {peer_type or number}, which a {self.socket_type} socket "
                 "cannot talk to",
             )
-        identity = bytes(buf[14:])
         self.peer_greeting = Greeting(2, 0, b"NULL", False)
         events.append(GreetingReceived((2, 0), b"NULL", False))
         self.peer_socket_type = peer_type
         self.peer_identity = identity
         self.peer_metadata = {SOCKET_TYPE: peer_type.encode(), IDENTITY: identity}
-        self.state = ConnectionState.ESTABLISHED
+        self._move(Input.ZMTP2_IDENTITY)
         self._handshake_deadline = None
         self._heartbeat_ivl = 0.0  # ZMTP 2.0 has no commands, so no PING
         self._decoder.handshaking = False
@@ -322,18 +361,18 @@ class Connection:
         if mismatch is not None:
             raise mismatch
         self.minor_version = negotiated_minor(self.greeting, peer)
-        self.state = ConnectionState.HANDSHAKE
+        self._move(Input.GREETING)
         for body in self.mechanism.start(self._metadata):
             self._out.append(encode_command(body))
         return GreetingReceived((peer.major, peer.minor), peer.mechanism, peer.as_server)
 
     def _on_command(self, body: bytes, events: List[Event], now: float) -> None:
         name, data = cmd.split_command(body)
-        if self.state is ConnectionState.HANDSHAKE:
+        if self._state is State.HANDSHAKE:
             try:
                 replies = self.mechanism.receive_command(name, data)
             except PeerErrorCommand as exc:
-                self.state = ConnectionState.CLOSED
+                self._move(Input.PEER_ERROR)
                 events.append(ErrorReceived(exc.reason))
                 self.close_reason = RemoteProtocolError(ErrorReason.PEER_ERROR, f"peer sent ERROR: {exc.reason}")
                 return
@@ -341,9 +380,16 @@ class Connection:
                 self._out.append(encode_command(reply))
             if self.mechanism.complete:
                 self._on_handshake_complete(events, now)
+            else:
+                self._move(Input.HANDSHAKE_COMMAND)
             return
-        if self.state is not ConnectionState.ESTABLISHED:
+        if name == cmd.ERROR or name == cmd.ERROR_MISSPELLED:
+            self._move(Input.PEER_ERROR)
+            reason = cmd.decode_error(data)
+            events.append(ErrorReceived(reason))
+            self.close_reason = RemoteProtocolError(ErrorReason.PEER_ERROR, f"peer sent ERROR: {reason}")
             return
+        self._move(Input.READY if name == cmd.READY else Input.COMMAND)
         if name == cmd.PING:
             ttl, context = cmd.decode_ping(data)
             self._out.append(encode_command(cmd.encode_pong(context)))
@@ -356,11 +402,6 @@ class Connection:
             events.append(Subscribe(bytes(data)))
         elif name == cmd.CANCEL:
             events.append(Cancel(bytes(data)))
-        elif name == cmd.ERROR or name == cmd.ERROR_MISSPELLED:
-            self.state = ConnectionState.CLOSED
-            reason = cmd.decode_error(data)
-            events.append(ErrorReceived(reason))
-            self.close_reason = RemoteProtocolError(ErrorReason.PEER_ERROR, f"peer sent ERROR: {reason}")
         # Any other command is ignored, as libzmq does (zmtp_engine_t::process_command_message).
 
     def _on_handshake_complete(self, events: List[Event], now: float) -> None:
@@ -380,7 +421,7 @@ class Connection:
         self.peer_socket_type = peer_type.upper()
         self.peer_identity = identity
         self.peer_metadata = meta
-        self.state = ConnectionState.ESTABLISHED
+        self._move(Input.HANDSHAKE_DONE)
         self._handshake_deadline = None
         self._decoder.handshaking = False
         self._decoder.command_limit = self._max_message_size if self._max_message_size >= 0 else 1 << 62
@@ -390,23 +431,22 @@ class Connection:
 
     def _fail(self, exc: RemoteProtocolError) -> None:
         """Close for good; say why to the peer when it is already listening to commands."""
-        if self.state is ConnectionState.CLOSED:
+        if self._state is State.CLOSED:
             return
-        if self.state is not ConnectionState.GREETING and not self.zmtp2:
+        if self._state not in GREETING_STATES and not self.zmtp2:
             self._out.append(encode_command(cmd.encode_error(exc.message)))
-        self.state = ConnectionState.CLOSED
+        self._move(Input.TIMEOUT if exc.reason in _TIMEOUTS else Input.PROTOCOL_ERROR)
         self.close_reason = exc
 
     # -- output ----------------------------------------------------------------------------------
     def _check_established(self) -> None:
-        if self.state is not ConnectionState.ESTABLISHED:
-            raise LocalProtocolError(
-                ErrorReason.INVALID_STATE, f"cannot send while the connection is {self.state.value}"
-            )
+        """Sending is legal only where the table has a SEND entry (raises its LocalProtocolError)."""
+        if self._state is not State.ESTABLISHED:
+            next_state(self._state, Input.SEND)
 
     def send_message(self, frames: List[bytes]) -> None:
         """Queue a whole multipart data message (at least one frame)."""
-        if self.state is not ConnectionState.ESTABLISHED:
+        if self._state is not State.ESTABLISHED:
             self._check_established()
         if not frames:
             raise LocalProtocolError(ErrorReason.INVALID_ARGUMENT, "a message has at least one frame")
@@ -419,7 +459,7 @@ class Connection:
         ``budget`` bytes are queued; returns how many messages it took.  One call per write instead of
         one :meth:`send_message` per message keeps the per-message cost to a few bytecodes.
         """
-        if self.state is not ConnectionState.ESTABLISHED:
+        if self._state is not State.ESTABLISHED:
             self._check_established()
         out = self._out
         append = out.append
@@ -470,11 +510,11 @@ class Connection:
 
     def send_error(self, reason: str) -> None:
         """Tell the peer why we are closing (RFC 37 section 3.4.3) and close."""
-        if self.state is ConnectionState.CLOSED:
+        if self._state is State.CLOSED:
             return
-        if self.state is not ConnectionState.GREETING and not self.zmtp2:
+        if self._state not in GREETING_STATES and not self.zmtp2:
             self._out.append(encode_command(cmd.encode_error(reason)))
-        self.state = ConnectionState.CLOSED
+        self._move(Input.CLOSE)
 
     def data_to_send(self) -> List[bytes]:
         """Take everything queued for the wire, as a list of buffers (small ones already merged)."""
@@ -490,7 +530,7 @@ class Connection:
     # -- time --------------------------------------------------------------------------------------
     def next_deadline(self) -> Optional[float]:
         """When the driver must next call :meth:`handle_timer` (None: no timer needed)."""
-        if self.state is ConnectionState.CLOSED:
+        if self._state is State.CLOSED:
             return None
         times = [
             t
@@ -501,7 +541,7 @@ class Connection:
 
     def handle_timer(self, now: float) -> None:
         """Fire whatever is due: send a PING, or fail a handshake or heartbeat that timed out."""
-        if self.state is ConnectionState.CLOSED:
+        if self._state is State.CLOSED:
             return
         try:
             if self._handshake_deadline is not None and now >= self._handshake_deadline:
@@ -526,4 +566,4 @@ class Connection:
                 self._pong_deadline = now + self._heartbeat_timeout
 
 
-__all__ = ["Connection", "ConnectionState", "COMMAND"]
+__all__ = ["Connection", "ConnectionState", "State", "COMMAND"]
