@@ -16,6 +16,7 @@ from zmtp.protocol import (
     ConnectionState,
     ErrorReason,
     LocalProtocolError,
+    NullMechanism,
     ProtocolError,
     RemoteProtocolError,
 )
@@ -150,20 +151,29 @@ RECIPES: Dict[State, Callable[[], Connection]] = {
     State.ZMTP2_IDENTITY_HEADER: _at(zmtp2_greeting("ROUTER", b"id")[:12]),
     State.ZMTP2_IDENTITY: _at(zmtp2_greeting("ROUTER", b"id")[:14]),
     State.HANDSHAKE: _at(greeting(1)),
+    State.AUTHENTICATING: _at(greeting(1), mechanism=NullMechanism(zap=True)),
     State.ESTABLISHED: _established,
     State.CLOSED: _closed,
 }
 
 
 def test_recipes_reach_their_states() -> None:
+    assert set(RECIPES) == set(State)
     for state, make in RECIPES.items():
         assert make().protocol_state is state
 
 
+def test_frames_are_held_while_authenticating() -> None:
+    for data in FRAMES.values():
+        conn = RECIPES[State.AUTHENTICATING]()
+        assert conn.receive_data(data) == []
+        assert conn.protocol_state is State.AUTHENTICATING
+
+
 def _frames_input(state: State, kind: str) -> Optional[Input]:
     """Which table input a frame of ``kind`` is in ``state`` (None: not a frame-reading state)."""
-    if state in GREETING_STATES or state is State.CLOSED:
-        return None
+    if state in GREETING_STATES or state is State.CLOSED or state is State.AUTHENTICATING:
+        return None  # greeting bytes are no frames; while authenticating frames are held, not read
     if kind == "data":
         return Input.DATA_MESSAGE
     if kind == "error":
@@ -184,6 +194,8 @@ DRIVES: List[Tuple[str, Callable[[State], Optional[Input]], Drive]] = [
     ("send", lambda s: Input.SEND, lambda c: c.send_message([b"x"])),
     ("subscribe", lambda s: Input.SEND, lambda c: c.send_subscribe(b"x")),
     ("close", lambda s: Input.CLOSE, lambda c: c.send_error("bye")),
+    ("auth-result", lambda s: Input.AUTH_RESULT if s is not State.CLOSED else None,
+     lambda c: c.authentication_result(b"200")),
     # only states with a running handshake timer; ESTABLISHED has none without heartbeats
     ("timeout", lambda s: Input.TIMEOUT if s is not State.ESTABLISHED else None, lambda c: c.handle_timer(1e9)),
 ] + [

@@ -8,6 +8,7 @@ from .commands import MAX_PING_CONTEXT
 from .connection import Connection, ConnectionState
 from .errors import ErrorReason, LocalProtocolError, ProtocolError, RemoteProtocolError
 from .events import (
+    AuthenticationRequested,
     Cancel,
     ConnectionClosed,
     ErrorReceived,
@@ -21,7 +22,7 @@ from .events import (
 )
 from .frames import FrameDecoder, encode_frames
 from .greeting import Greeting
-from .mechanism import Mechanism, NullMechanism
+from .mechanism import AuthRequest, Mechanism, NullMechanism
 from .metadata import decode_metadata, encode_metadata
 from .sockettypes import COMPATIBLE, SOCKET_TYPE_NAMES, is_compatible
 from .state import Input, State
@@ -29,7 +30,8 @@ from .state import Input, State
 __all__ = [
     "Connection", "ConnectionState", "ErrorReason", "LocalProtocolError", "ProtocolError",
     "RemoteProtocolError", "Event", "GreetingReceived", "HandshakeComplete", "Message", "Subscribe",
-    "Cancel", "PingReceived", "PongReceived", "ErrorReceived", "ConnectionClosed", "FrameDecoder",
-    "encode_frames", "Greeting", "Mechanism", "NullMechanism", "encode_metadata", "decode_metadata",
-    "COMPATIBLE", "SOCKET_TYPE_NAMES", "is_compatible", "MAX_PING_CONTEXT", "State", "Input",
+    "Cancel", "AuthenticationRequested", "AuthRequest", "PingReceived", "PongReceived", "ErrorReceived",
+    "ConnectionClosed", "FrameDecoder", "encode_frames", "Greeting", "Mechanism", "NullMechanism",
+    "encode_metadata", "decode_metadata", "COMPATIBLE", "SOCKET_TYPE_NAMES", "is_compatible",
+    "MAX_PING_CONTEXT", "State", "Input",
 ]

@@ -26,6 +26,7 @@ from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Union
 from . import commands as cmd
 from .errors import ErrorReason, LocalProtocolError, RemoteProtocolError
 from .events import (
+    AuthenticationRequested,
     Cancel,
     ConnectionClosed,
     ErrorReceived,
@@ -37,7 +38,17 @@ from .events import (
     PongReceived,
     Subscribe,
 )
-from .frames import _SHORT_LAST, COMMAND, HANDSHAKE_COMMAND_LIMIT, FrameDecoder, encode_command, encode_frames
+from .frames import (
+    _SHORT_LAST,
+    COMMAND,
+    HANDSHAKE_COMMAND_LIMIT,
+    LARGE_BODY,
+    MORE,
+    FrameDecoder,
+    encode_command,
+    encode_frames,
+    frame_header,
+)
 from .greeting import (
     GREETING_SIZE,
     PARTIAL_GREETING_SIZE,
@@ -50,7 +61,7 @@ from .greeting import (
     negotiated_minor,
     parse_greeting,
 )
-from .mechanism import Mechanism, NullMechanism, PeerErrorCommand
+from .mechanism import ZAP_STATUS_CODES, Mechanism, NullMechanism, PeerErrorCommand
 from .metadata import IDENTITY, SOCKET_TYPE, encode_metadata
 from .sockettypes import SOCKET_TYPE_NAMES, is_compatible
 from .state import ACCEPTS_DATA, COARSE, GREETING_STATES, ConnectionState, Input, State, next_state, refusal
@@ -81,6 +92,10 @@ class Connection:
     ``max_message_size`` (bytes, -1 = unlimited), and times in seconds: ``handshake_ivl`` (0 = no
     limit), ``heartbeat_ivl`` (0 = no PINGs), ``heartbeat_ttl`` (what we ask the peer to allow us),
     ``heartbeat_timeout`` (how long we wait for traffic after a PING; None = ``heartbeat_ivl``).
+
+    Security mechanisms (mechanism.py) may pause the handshake for a ZAP decision
+    (:class:`AuthenticationRequested`, answered with :meth:`authentication_result`) and may seal every
+    frame after it; neither costs anything on a NULL connection.
     """
 
     def __init__(
@@ -119,6 +134,14 @@ class Connection:
         self.peer_socket_type = ""
         self.peer_identity = b""
         self.peer_metadata: Dict[str, bytes] = {}
+        #: The ZAP handler's user id for the peer (b"" when no ZAP handler was asked).
+        self.user_id = b""
+        self._zap_properties: Dict[str, bytes] = {}
+        #: True once the handshake is over and the mechanism seals frames (mechanism.py, step 6).
+        self._sealed = False
+        # a multipart message being reassembled from unsealed frames (sealed links only)
+        self._plain_parts: List[bytes] = []
+        self._plain_size = 0
         #: Where whole data messages go once set (skips building Message events); see events.py.
         self.message_sink: Optional[Callable[[List[bytes]], None]] = None
         self.close_reason: Optional[Exception] = None
@@ -153,7 +176,7 @@ class Connection:
         # (or with a security mechanism, which ZMTP 2.0 cannot carry) all 64 bytes go at once.  The
         # peer's greeting is read in the same stages either way (see _receive_greeting).
         encoded = self.greeting.encode()
-        self._staged = zmtp2_fallback and self.mechanism.name == b"NULL"
+        self._staged = zmtp2_fallback and self.mechanism.zmtp2_compatible
         self._greeting_rest = encoded[PARTIAL_GREETING_SIZE:] if self._staged else b""
         #: True once the peer turned out to speak ZMTP 2.0 (RFC 15) and we fell back to it.
         self.zmtp2 = False
@@ -209,6 +232,9 @@ class Connection:
             data = self._receive_greeting(data, events, now)
             if not data:
                 return events
+        if self._state is State.AUTHENTICATING:
+            self._hold(data)
+            return events
         decoded = self._decoder.feed(data)
         if not decoded:
             return events
@@ -261,16 +287,76 @@ class Connection:
                         sink(item)
                     else:
                         events.append(Message(item))
+                elif type(item) is tuple:
+                    self._on_sealed_frame(item[0], item[1], events, now)
+                    if self._state is State.CLOSED:
+                        return events
+                    sink = self.message_sink
                 else:
                     self._on_command(item, events, now)
                     if self._state is State.CLOSED:
                         return events  # the peer sent ERROR: whatever follows is not ours to deliver
                     sink = self.message_sink
                     data_ok = self._state in ACCEPTS_DATA
-            # During the handshake the decoder pauses after each command (frames.FrameDecoder).
-            if not decoder.paused:
+            # During the handshake the decoder pauses after each command (frames.FrameDecoder); while
+            # an authentication decision is pending it stays paused, holding what follows.
+            if not decoder.paused or self._state is State.AUTHENTICATING:
                 return events
             decoded = decoder.feed(b"")
+
+    def _hold(self, data: bytes) -> None:
+        """Keep the peer's bytes undecoded while a ZAP decision is pending.
+
+        A peer that plays by the rules sends at most one handshake command and then waits for our
+        answer (HELLO waits for WELCOME, INITIATE for READY, NULL's READY for ours), so anything beyond
+        one maximal handshake command (plus its header) is refused rather than buffered.
+        """
+        self._decoder.hold(data)
+        if self._decoder.buffered > self._decoder.command_limit + 9:
+            raise RemoteProtocolError(
+                ErrorReason.UNEXPECTED_COMMAND,
+                "peer sent more than one handshake command while its authentication was pending",
+            )
+
+    def _deliver(self, parts: List[bytes], events: List[Event]) -> None:
+        """Hand one whole data message over (the sealed path; the NULL path inlines this)."""
+        if self._is_publisher:
+            first = parts[0]
+            if first and first[0] <= 1:
+                topic = bytes(first[1:])
+                events.append(Subscribe(topic) if first[0] else Cancel(topic))
+                return
+        sink = self.message_sink
+        if sink is not None:
+            sink(parts)
+        else:
+            events.append(Message(parts))
+
+    def _on_sealed_frame(self, wire_flags: int, wire_body: bytes, events: List[Event], now: float) -> None:
+        """One wire frame of a sealed link: open it, then reassemble or dispatch the plaintext."""
+        flags, body = self.mechanism.decode_frame(wire_flags, wire_body)
+        if flags & COMMAND:
+            if self._plain_parts:
+                raise RemoteProtocolError(
+                    ErrorReason.BAD_FRAME, "peer sent a command frame in the middle of a multipart message"
+                )
+            self._on_command(bytes(body), events, now)
+            return
+        size = self._plain_size + len(body)
+        limit = self._max_message_size
+        if 0 <= limit < size:
+            raise RemoteProtocolError(
+                ErrorReason.MESSAGE_TOO_LARGE,
+                f"peer sent a message of at least {size} bytes; the maximum message size is {limit} bytes",
+            )
+        self._plain_parts.append(body)
+        if flags & MORE:
+            self._plain_size = size
+            return
+        parts = self._plain_parts
+        self._plain_parts = []
+        self._plain_size = 0
+        self._deliver(parts, events)
 
     def _receive_greeting(self, data: bytes, events: List[Event], now: float) -> bytes:
         """Take greeting bytes stage by stage (see state.py); return what follows the greeting."""
@@ -304,6 +390,7 @@ class Connection:
                 self._start_zmtp2()
         elif state is State.GREETING_REST:
             events.append(self._on_greeting(parse_greeting(self._signature + stage)))
+            self._after_mechanism(events, now)
             return
         elif state is State.ZMTP2_SOCKET_TYPE:
             self._zmtp2_type = stage[0]
@@ -366,6 +453,16 @@ class Connection:
             self._out.append(encode_command(body))
         return GreetingReceived((peer.major, peer.minor), peer.mechanism, peer.as_server)
 
+    def _after_mechanism(self, events: List[Event], now: float) -> None:
+        """The mechanism has acted (start, a command, a ZAP decision): pause, complete, or go on."""
+        mech = self.mechanism
+        request = mech.auth_request
+        if request is not None:
+            self._move(Input.AUTH_REQUESTED)
+            events.append(AuthenticationRequested(request.mechanism, list(request.credentials)))
+        elif mech.complete:
+            self._on_handshake_complete(events, now)
+
     def _on_command(self, body: bytes, events: List[Event], now: float) -> None:
         name, data = cmd.split_command(body)
         if self._state is State.HANDSHAKE:
@@ -378,10 +475,9 @@ class Connection:
                 return
             for reply in replies:
                 self._out.append(encode_command(reply))
-            if self.mechanism.complete:
-                self._on_handshake_complete(events, now)
-            else:
+            if self.mechanism.auth_request is None and not self.mechanism.complete:
                 self._move(Input.HANDSHAKE_COMMAND)
+            self._after_mechanism(events, now)
             return
         if name == cmd.ERROR or name == cmd.ERROR_MISSPELLED:
             self._move(Input.PEER_ERROR)
@@ -392,7 +488,7 @@ class Connection:
         self._move(Input.READY if name == cmd.READY else Input.COMMAND)
         if name == cmd.PING:
             ttl, context = cmd.decode_ping(data)
-            self._out.append(encode_command(cmd.encode_pong(context)))
+            self._send_command(cmd.encode_pong(context))
             self._peer_ttl = ttl / 10.0
             self._ttl_deadline = now + self._peer_ttl if ttl else None
             events.append(PingReceived(ttl / 10.0, context))
@@ -418,27 +514,120 @@ class Connection:
         identity = meta.get(IDENTITY, b"")
         if len(identity) > 255:
             raise RemoteProtocolError(ErrorReason.BAD_METADATA, "peer's Identity is longer than 255 bytes")
+        if self._zap_properties:
+            # libzmq (stream_engine_base_t::mechanism_ready) inserts the ZAP properties first into a map
+            # that keeps the first value of a name, so they win over the peer's
+            meta = {**meta, **self._zap_properties}
         self.peer_socket_type = peer_type.upper()
         self.peer_identity = identity
         self.peer_metadata = meta
         self._move(Input.HANDSHAKE_DONE)
         self._handshake_deadline = None
-        self._decoder.handshaking = False
-        self._decoder.command_limit = self._max_message_size if self._max_message_size >= 0 else 1 << 62
+        decoder = self._decoder
+        decoder.handshaking = False
+        decoder.command_limit = self._max_message_size if self._max_message_size >= 0 else 1 << 62
+        if self.mechanism.transforms_frames:
+            # from here on every frame is sealed: the decoder hands over wire frames one by one, each
+            # bounded by the largest plaintext plus what sealing adds (mechanism.py, step 6)
+            self._sealed = True
+            decoder.raw = True
+            if self._max_message_size >= 0:
+                decoder.frame_limit = self._max_message_size + self.mechanism.frame_overhead
         if self._heartbeat_ivl > 0:
             self._next_ping = now + self._heartbeat_ivl
-        events.append(HandshakeComplete(self.peer_socket_type, identity, (3, self.minor_version), meta))
+        events.append(
+            HandshakeComplete(self.peer_socket_type, identity, (3, self.minor_version), meta, self.user_id)
+        )
 
-    def _fail(self, exc: RemoteProtocolError) -> None:
+    def _fail(self, exc: RemoteProtocolError, goodbye: bool = True) -> None:
         """Close for good; say why to the peer when it is already listening to commands."""
         if self._state is State.CLOSED:
             return
-        if self._state not in GREETING_STATES and not self.zmtp2:
-            self._out.append(encode_command(cmd.encode_error(exc.message)))
+        if goodbye and self._state not in GREETING_STATES and not self.zmtp2:
+            self._send_command(cmd.encode_error(exc.message))
         self._move(Input.TIMEOUT if exc.reason in _TIMEOUTS else Input.PROTOCOL_ERROR)
         self.close_reason = exc
 
+    # -- authentication (ZAP, RFC 27) ---------------------------------------------------------------
+    def authentication_result(
+        self,
+        status_code: bytes,
+        status_text: bytes = b"",
+        user_id: bytes = b"",
+        metadata: Optional[Mapping[str, bytes]] = None,
+        now: float = 0.0,
+    ) -> List[Event]:
+        """Deliver the ZAP handler's decision after :class:`AuthenticationRequested`.
+
+        ``status_code`` is the reply's status (``b"200"``, ``b"300"``, ``b"400"`` or ``b"500"``; a
+        driver drops the connection on a malformed reply, as libzmq's zap_client_t does),
+        ``status_text`` its text, ``user_id`` and ``metadata`` (decoded, e.g. with
+        :func:`~zmtp.protocol.metadata.decode_metadata`) what HandshakeComplete will carry.  Returns the
+        events the held input then produces (HandshakeComplete, messages ...).  For any status but 200
+        the mechanism's answer (an ERROR with the status code, nothing for 300) is queued, the
+        connection closes and :class:`RemoteProtocolError` (``AUTHENTICATION_FAILED``) is raised: the
+        driver flushes and closes, as after a failed ``receive_data``.  After the connection closed
+        (the peer left while the handler thought) this returns no events.
+        """
+        if self._state is State.CLOSED:
+            return []
+        if status_code not in ZAP_STATUS_CODES:
+            raise LocalProtocolError(
+                ErrorReason.INVALID_ARGUMENT, f"ZAP status code must be 200, 300, 400 or 500, not {status_code!r}"
+            )
+        self._move(Input.AUTH_RESULT)
+        mech = self.mechanism
+        mech.auth_request = None
+        try:
+            replies = mech.auth_result(status_code, status_text, user_id, dict(metadata or {}))
+            for body in replies:
+                self._out.append(encode_command(body))
+            if status_code != b"200":
+                text = bytes(status_text).decode("utf-8", "replace")
+                exc = RemoteProtocolError(
+                    ErrorReason.AUTHENTICATION_FAILED,
+                    f"the ZAP handler refused the peer: {status_code.decode('ascii')} {text}".rstrip(),
+                )
+                self._fail(exc, goodbye=False)  # the mechanism's replies are the goodbye
+                raise exc
+            self.user_id = bytes(user_id)
+            zap = {name.lower(): bytes(value) for name, value in (metadata or {}).items()}
+            zap["user-id"] = self.user_id  # libzmq's set_user_id runs before the ZAP metadata is parsed
+            self._zap_properties = zap
+            events: List[Event] = []
+            self._after_mechanism(events, now)
+            if self._state is State.HANDSHAKE or self._state is State.ESTABLISHED:
+                decoded = self._decoder.feed(b"")  # what the peer sent meanwhile
+                if decoded:
+                    self._process(decoded, events, now)
+            return events
+        except RemoteProtocolError as exc:
+            self._fail(exc)
+            raise
+
     # -- output ----------------------------------------------------------------------------------
+    def _send_command(self, body: bytes) -> None:
+        """Queue a command frame, sealed when the link seals frames."""
+        if self._sealed:
+            self._send_sealed(COMMAND, body)
+        else:
+            self._out.append(encode_command(body))
+
+    def _send_sealed(self, flags: int, body: bytes) -> None:
+        """Seal one frame with the mechanism and queue the wire frame it gives (LONG added as needed)."""
+        wire_flags, wire_body = self.mechanism.encode_frame(flags, body)
+        header = frame_header(len(wire_body), wire_flags)
+        if len(wire_body) < LARGE_BODY:
+            self._out.append(header + wire_body)
+        else:  # a large body stays its own buffer, for the driver's sendmsg
+            self._out.append(header)
+            self._out.append(wire_body)
+
+    def _send_sealed_message(self, frames: List[bytes]) -> None:
+        last = len(frames) - 1
+        for i, frame in enumerate(frames):
+            self._send_sealed(MORE if i < last else 0, frame)
+
     def _check_established(self) -> None:
         """Sending is legal only where the table has a SEND entry (raises its LocalProtocolError)."""
         if self._state is not State.ESTABLISHED:
@@ -450,7 +639,10 @@ class Connection:
             self._check_established()
         if not frames:
             raise LocalProtocolError(ErrorReason.INVALID_ARGUMENT, "a message has at least one frame")
-        encode_frames(frames, self._out)
+        if self._sealed:
+            self._send_sealed_message(frames)
+        else:
+            encode_frames(frames, self._out)
 
     def send_messages(self, queue: Deque[Any], budget: int) -> int:
         """Encode whole messages taken from the left of ``queue``: the driver's batch path.
@@ -461,6 +653,8 @@ class Connection:
         """
         if self._state is not State.ESTABLISHED:
             self._check_established()
+        if self._sealed:
+            return self._send_sealed_messages(queue, budget)
         out = self._out
         append = out.append
         popleft = queue.popleft
@@ -486,34 +680,50 @@ class Connection:
                 budget -= len(frame) + 9
         return taken
 
+    def _send_sealed_messages(self, queue: Deque[Any], budget: int) -> int:
+        """send_messages for a sealed link: the same contract, one encode_frame per frame."""
+        taken = 0
+        while queue and budget > 0:
+            msg = queue[0]
+            if type(msg) is not list:
+                break
+            if not msg:
+                raise LocalProtocolError(ErrorReason.INVALID_ARGUMENT, "a message has at least one frame")
+            queue.popleft()
+            taken += 1
+            self._send_sealed_message(msg)
+            for frame in msg:
+                budget -= len(frame) + 9 + self.mechanism.frame_overhead
+        return taken
+
     def send_subscribe(self, topic: bytes) -> None:
         """Subscribe: SUBSCRIBE on ZMTP 3.1, a ``\\x01topic`` message on 3.0 (RFC 37 section 3.4.5)."""
         self._check_established()
         if self.minor_version >= 1:
-            self._out.append(encode_command(cmd.command_body(cmd.SUBSCRIBE, topic)))
+            self._send_command(cmd.command_body(cmd.SUBSCRIBE, topic))
         else:
-            encode_frames([b"\x01" + topic], self._out)
+            self.send_message([b"\x01" + topic])
 
     def send_cancel(self, topic: bytes) -> None:
         """Cancel: CANCEL on ZMTP 3.1, a ``\\x00topic`` message on 3.0."""
         self._check_established()
         if self.minor_version >= 1:
-            self._out.append(encode_command(cmd.command_body(cmd.CANCEL, topic)))
+            self._send_command(cmd.command_body(cmd.CANCEL, topic))
         else:
-            encode_frames([b"\x00" + topic], self._out)
+            self.send_message([b"\x00" + topic])
 
     def send_ping(self, ttl: float = 0.0, context: bytes = b"") -> None:
         self._check_established()
         if self.zmtp2:
             raise LocalProtocolError(ErrorReason.INVALID_STATE, "ZMTP 2.0 has no PING command")
-        self._out.append(encode_command(cmd.encode_ping(int(ttl * 10), context)))
+        self._send_command(cmd.encode_ping(int(ttl * 10), context))
 
     def send_error(self, reason: str) -> None:
         """Tell the peer why we are closing (RFC 37 section 3.4.3) and close."""
         if self._state is State.CLOSED:
             return
         if self._state not in GREETING_STATES and not self.zmtp2:
-            self._out.append(encode_command(cmd.encode_error(reason)))
+            self._send_command(cmd.encode_error(reason))
         self._move(Input.CLOSE)
 
     def data_to_send(self) -> List[bytes]:
@@ -560,7 +770,7 @@ class Connection:
             self._fail(exc)
             raise
         if self._next_ping is not None and now >= self._next_ping:
-            self._out.append(encode_command(cmd.encode_ping(int(self._heartbeat_ttl * 10))))
+            self._send_command(cmd.encode_ping(int(self._heartbeat_ttl * 10)))
             self._next_ping = now + self._heartbeat_ivl
             if self._pong_deadline is None and self._heartbeat_timeout > 0:
                 self._pong_deadline = now + self._heartbeat_timeout

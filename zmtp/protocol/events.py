@@ -30,14 +30,30 @@ class GreetingReceived(Event):
 class HandshakeComplete(Event):
     """The security handshake finished: the peer's READY (or equivalent) has been accepted.
 
-    ``version`` is the negotiated ZMTP version, (3, 0) or (3, 1).  ``metadata`` holds every property
-    the peer sent, names lower-cased.  ``identity`` is its Identity property (b"" when absent).
+    ``version`` is the negotiated ZMTP version, (3, 0) or (3, 1).  ``identity`` is its Identity
+    property (b"" when absent).  ``metadata`` holds every property the peer sent, names lower-cased,
+    merged as libzmq merges them for ``zmq_msg_gets`` (``stream_engine_base_t::mechanism_ready``): when
+    a ZAP handler was asked, its properties come first and win over the peer's, and ``user-id`` is its
+    user id.  ``user_id`` is that user id too (b"" without ZAP).
     """
 
     socket_type: str
     identity: bytes
     version: Tuple[int, int]
     metadata: Dict[str, bytes] = field(default_factory=dict)
+    user_id: bytes = b""
+
+
+@dataclass(frozen=True)
+class AuthenticationRequested(Event):
+    """The mechanism needs a ZAP decision (RFC 27) on the peer before the handshake can go on.
+
+    ``mechanism`` and ``credentials`` are the ZAP request's mechanism and credential frames.  The
+    connection holds the peer's input until the driver calls ``Connection.authentication_result``.
+    """
+
+    mechanism: bytes
+    credentials: List[bytes]
 
 
 @dataclass(frozen=True)

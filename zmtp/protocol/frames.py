@@ -12,7 +12,7 @@ copied a constant number of times, never once per piece.
 
 from __future__ import annotations
 
-from typing import List, Optional, Union
+from typing import List, Optional, Tuple, Union
 
 from .errors import ErrorReason, RemoteProtocolError
 
@@ -35,8 +35,9 @@ PREALLOC_EAGER = 1 << 20
 #: Beyond this the body is always buffered as it arrives.
 PREALLOC_MAX = 1 << 28
 
-#: What the decoder returns: a whole data message (list of frames) or a command body (name + data).
-Decoded = Union[List[bytes], bytes]
+#: What the decoder returns: a whole data message (list of frames) or a command body (name + data); in
+#: raw mode (a mechanism that seals frames) every wire frame as a ``(flags, body)`` tuple instead.
+Decoded = Union[List[bytes], bytes, Tuple[int, bytes]]
 
 # Short-frame headers for every size, prebuilt: the encoder's hot path is a table lookup.
 _SHORT_LAST = [bytes((0, n)) for n in range(256)]
@@ -84,11 +85,15 @@ class FrameDecoder:
     is refused at its header, so an anonymous peer cannot make us buffer a huge "message" either, and
     decoding pauses after each command: the caller acts on it (READY may end the handshake and let data
     in) and then resumes with ``feed(b"")`` while :attr:`paused` is true.
+
+    With ``raw`` set (the connection sets it when the mechanism seals frames, see mechanism.py) every
+    wire frame is returned on its own as ``(flags, body)`` (MORE and COMMAND kept, LONG dropped), bounded
+    by ``frame_limit`` (-1: none) at its header; reassembly then happens on the plaintext.
     """
 
     __slots__ = (
         "_buf", "_need", "_parts", "_size", "max_message_size", "command_limit", "handshaking", "reserved",
-        "_body", "_body_pos", "_body_flags",
+        "_body", "_body_pos", "_body_flags", "raw", "frame_limit",
     )
 
     def __init__(
@@ -110,6 +115,8 @@ class FrameDecoder:
         self._body: Optional[bytearray] = None
         self._body_pos = 0
         self._body_flags = 0
+        self.raw = False
+        self.frame_limit = -1
 
     @property
     def paused(self) -> bool:
@@ -120,6 +127,13 @@ class FrameDecoder:
     def buffered(self) -> int:
         """How many bytes are held waiting for the rest of a frame (for tests and limits)."""
         return len(self._buf) + self._size + self._body_pos
+
+    def hold(self, data: bytes) -> None:
+        """Keep ``data`` for later without decoding any of it (the caller resumes with ``feed(b"")``)."""
+        if data:
+            if self._body is not None:
+                raise AssertionError("hold() is only for the handshake, which has no large bodies")
+            self._buf += data
 
     def body_buffer(self) -> Optional[memoryview]:
         """Where the rest of a large frame body goes, for ``sock.recv_into``; None when not in one.
@@ -149,7 +163,9 @@ class FrameDecoder:
         self._body = None
         self._body_pos = 0
         self._need = 2
-        if self._body_flags & MORE:
+        if self.raw:
+            out.append((self._body_flags & (MORE | COMMAND), frame))
+        elif self._body_flags & MORE:
             self._parts.append(frame)
             self._size += len(frame)
         else:
@@ -174,10 +190,28 @@ class FrameDecoder:
             out.extend(self.feed(data[take:]))
         return out
 
+    def _start_body(self, data: bytes, pos: int, start: int, n: int, size: int, flags: int) -> int:
+        """A frame (header at ``pos``, body at ``start``) is incomplete in ``data[:n]``: receive a large
+        body in place and return 0, or return how many bytes from ``pos`` to wait for."""
+        got = n - start
+        if not LARGE_BODY <= size <= PREALLOC_MAX or (flags & COMMAND and not self.raw):
+            return start - pos + size
+        if size > PREALLOC_EAGER and got * 16 < size:
+            return start - pos + size // 16 + 1  # look again once a sixteenth is here
+        # receive the rest in place: no buffering, no re-parsing, recv_into-able
+        big = bytearray(size)
+        big[:got] = memoryview(data)[start:n]
+        self._body = big
+        self._body_pos = got
+        self._body_flags = flags
+        return 0
+
     def feed(self, data: bytes) -> List[Decoded]:
         """Consume ``data``; return the messages and commands it completed, in order."""
         if self._body is not None:
             return self._feed_body(data)
+        if self.raw:
+            return self._feed_raw(data)
         buf = self._buf
         if buf:
             buf += data
@@ -236,21 +270,10 @@ class FrameDecoder:
                 )
             end = start + size
             if end > n:
-                got = n - start
-                if LARGE_BODY <= size <= PREALLOC_MAX and not flags & COMMAND:
-                    if size > PREALLOC_EAGER and got * 16 < size:
-                        need = start - pos + size // 16 + 1  # look again once a sixteenth is here
-                        break
-                    # receive the rest in place: no buffering, no re-parsing, recv_into-able
-                    big = bytearray(size)
-                    big[:got] = memoryview(data)[start:n]
-                    self._body = big
-                    self._body_pos = got
-                    self._body_flags = flags
+                need = self._start_body(data, pos, start, n, size, flags)
+                if not need:
                     pos = n
                     need = 2
-                    break
-                need = end - pos
                 break
             body = data[start:end]
             pos = end
@@ -269,6 +292,62 @@ class FrameDecoder:
                 self._size = 0
             else:
                 out.append([body])
+        self._need = need
+        if pos < n:
+            buf += memoryview(data)[pos:]
+        return out
+
+    def _feed_raw(self, data: bytes) -> List[Decoded]:
+        """Raw mode: every wire frame as ``(flags, body)``; no reassembly (the caller does it)."""
+        buf = self._buf
+        if buf:
+            buf += data
+            if len(buf) < self._need:
+                return []
+            data = bytes(buf)
+            buf.clear()
+        elif len(data) < self._need:
+            buf += data
+            return []
+        elif type(data) is not bytes:
+            data = bytes(data)
+        out: List[Decoded] = []
+        n = len(data)
+        pos = 0
+        limit = self.frame_limit
+        while True:
+            avail = n - pos
+            if avail < 2:
+                need = 2
+                break
+            flags = data[pos]
+            if flags & LONG:
+                if avail < 9:
+                    need = 9
+                    break
+                size = int.from_bytes(data[pos + 1 : pos + 9], "big")
+                start = pos + 9
+            else:
+                size = data[pos + 1]
+                start = pos + 2
+            if flags & self.reserved:
+                raise RemoteProtocolError(
+                    ErrorReason.BAD_FRAME, f"peer sent a frame with reserved flag bits set (flags {flags:#04x})"
+                )
+            if 0 <= limit < size:
+                raise RemoteProtocolError(
+                    ErrorReason.MESSAGE_TOO_LARGE,
+                    f"peer sent a {size}-byte sealed frame; the maximum message size allows {limit} bytes",
+                )
+            end = start + size
+            if end > n:
+                need = self._start_body(data, pos, start, n, size, flags)
+                if not need:
+                    pos = n
+                    need = 2
+                break
+            out.append((flags & (MORE | COMMAND), data[start:end]))
+            pos = end
         self._need = need
         if pos < n:
             buf += memoryview(data)[pos:]
