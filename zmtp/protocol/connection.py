@@ -41,13 +41,17 @@ from .events import (
 from .frames import (
     _SHORT_LAST,
     COMMAND,
+    FRAME_COST,
+    FREE_FRAMES,
     HANDSHAKE_COMMAND_LIMIT,
     LARGE_BODY,
+    MAX_FRAME_SIZE,
     MORE,
     FrameDecoder,
     encode_command,
     encode_frames,
     frame_header,
+    message_charge,
 )
 from .greeting import (
     GREETING_SIZE,
@@ -89,7 +93,10 @@ class Connection:
 
     Parameters: ``socket_type`` (name or libzmq number), ``identity`` (sent for REQ/DEALER/ROUTER),
     ``mechanism`` (NULL by default), ``minor_version`` (1 = advertise ZMTP 3.1, 0 = 3.0),
-    ``max_message_size`` (bytes, -1 = unlimited), and times in seconds: ``handshake_ivl`` (0 = no
+    ``max_message_size`` (bytes, -1 = unlimited; each frame beyond a message's 1024th also counts 32
+    bytes, see frames.py), ``max_frame_size`` (a frame announced larger is refused at its header: by
+    default the largest any allocation could hold, frames.MAX_FRAME_SIZE; a driver may pass the
+    machine's memory, as libzmq's failing malloc effectively does), and times in seconds: ``handshake_ivl`` (0 = no
     limit), ``heartbeat_ivl`` (0 = no PINGs), ``heartbeat_ttl`` (what we ask the peer to allow us),
     ``heartbeat_timeout`` (how long we wait for traffic after a PING; None = ``heartbeat_ivl``).
 
@@ -113,6 +120,7 @@ class Connection:
         metadata: Optional[Mapping[str, bytes]] = None,
         now: float = 0.0,
         zmtp2_fallback: bool = True,
+        max_frame_size: int = MAX_FRAME_SIZE,
     ) -> None:
         if isinstance(socket_type, int):
             if socket_type not in SOCKET_TYPE_NAMES:
@@ -167,6 +175,7 @@ class Connection:
             if max_message_size >= 0
             else HANDSHAKE_COMMAND_LIMIT,
             handshaking=True,
+            max_frame_size=max_frame_size,
         )
         self._max_message_size = max_message_size
         # With the ZMTP 2.0 fallback we send our greeting as libzmq does, in stages: signature and major
@@ -181,6 +190,8 @@ class Connection:
         #: True once the peer turned out to speak ZMTP 2.0 (RFC 15) and we fell back to it.
         self.zmtp2 = False
         self._out: List[bytes] = [encoded[:PARTIAL_GREETING_SIZE] if self._staged else encoded]
+        #: Where in _out the PONG not yet taken by the driver is (-1: none): a newer PING replaces it.
+        self._pong_at = -1
         self._is_publisher = self.socket_type in _PUBLISHERS
 
         # deadlines, all in the caller's clock
@@ -220,25 +231,30 @@ class Connection:
         if not data:
             self._move(Input.END_OF_STREAM)
             return [ConnectionClosed()]
-        try:
-            return self._receive(data, now)
-        except RemoteProtocolError as exc:
-            self._fail(exc)
-            raise
-
-    def _receive(self, data: bytes, now: float) -> List[Event]:
         events: List[Event] = []
+        try:
+            self._receive(data, now, events)
+        except RemoteProtocolError as exc:
+            self._failed(exc, events)
+            raise
+        return events
+
+    def _failed(self, exc: RemoteProtocolError, events: List[Event]) -> None:
+        """An input method failed: keep what completed before the fault on the error, and close."""
+        exc.events = events
+        self._fail(exc)
+
+    def _receive(self, data: bytes, now: float, events: List[Event]) -> None:
         if self._state in GREETING_STATES:
             data = self._receive_greeting(data, events, now)
             if not data:
-                return events
+                return
         if self._state is State.AUTHENTICATING:
             self._hold(data)
-            return events
+            return
         decoded = self._decoder.feed(data)
-        if not decoded:
-            return events
-        return self._process(decoded, events, now)
+        if decoded or self._decoder.error is not None:
+            self._process(decoded, events, now)
 
     def receive_buffer(self) -> Optional[memoryview]:
         """Where the rest of a large incoming frame goes, or None.
@@ -257,14 +273,17 @@ class Connection:
             return []
         if n == 0:
             return self.receive_data(b"", now)
+        events: List[Event] = []
         try:
             decoded = self._decoder.body_received(n)
-            return self._process(decoded, [], now) if decoded else []
+            if decoded:
+                self._process(decoded, events, now)
         except RemoteProtocolError as exc:
-            self._fail(exc)
+            self._failed(exc, events)
             raise
+        return events
 
-    def _process(self, decoded: List[Any], events: List[Event], now: float) -> List[Event]:
+    def _process(self, decoded: List[Any], events: List[Event], now: float) -> None:
         decoder = self._decoder
         # Any traffic proves the peer alive (libzmq: stream_engine_base_t::decode_and_push).
         self._pong_deadline = None
@@ -280,8 +299,9 @@ class Connection:
                         raise refusal(self._state, Input.DATA_MESSAGE)
                     if self._is_publisher:
                         first = item[0]
-                        if first and first[0] <= 1:
-                            events.append(Subscribe(first[1:]) if first[0] else Cancel(first[1:]))
+                        if first and first[0] <= 1:  # a 3.0 subscription (a bytes topic, even from a bytearray)
+                            topic = bytes(first[1:])
+                            events.append(Subscribe(topic) if first[0] else Cancel(topic))
                             continue
                     if sink is not None:
                         sink(item)
@@ -290,18 +310,20 @@ class Connection:
                 elif type(item) is tuple:
                     self._on_sealed_frame(item[0], item[1], events, now)
                     if self._state is State.CLOSED:
-                        return events
+                        return
                     sink = self.message_sink
                 else:
                     self._on_command(item, events, now)
                     if self._state is State.CLOSED:
-                        return events  # the peer sent ERROR: whatever follows is not ours to deliver
+                        return  # the peer sent ERROR: whatever follows is not ours to deliver
                     sink = self.message_sink
                     data_ok = self._state in ACCEPTS_DATA
+            if decoder.error is not None:  # a bad frame after what was just delivered
+                raise decoder.error
             # During the handshake the decoder pauses after each command (frames.FrameDecoder); while
             # an authentication decision is pending it stays paused, holding what follows.
             if not decoder.paused or self._state is State.AUTHENTICATING:
-                return events
+                return
             decoded = decoder.feed(b"")
 
     def _hold(self, data: bytes) -> None:
@@ -344,10 +366,12 @@ class Connection:
             return
         size = self._plain_size + len(body)
         limit = self._max_message_size
-        if 0 <= limit < size:
+        frames = len(self._plain_parts) + 1
+        if limit >= 0 and message_charge(size, frames) > limit:
             raise RemoteProtocolError(
                 ErrorReason.MESSAGE_TOO_LARGE,
-                f"peer sent a message of at least {size} bytes; the maximum message size is {limit} bytes",
+                f"peer sent a message of at least {size} bytes in {frames} frames; the maximum message size "
+                f"is {limit} bytes (each frame beyond the {FREE_FRAMES}th counts {FRAME_COST} bytes)",
             )
         self._plain_parts.append(body)
         if flags & MORE:
@@ -488,7 +512,7 @@ class Connection:
         self._move(Input.READY if name == cmd.READY else Input.COMMAND)
         if name == cmd.PING:
             ttl, context = cmd.decode_ping(data)
-            self._send_command(cmd.encode_pong(context))
+            self._send_pong(context)
             self._peer_ttl = ttl / 10.0
             self._ttl_deadline = now + self._peer_ttl if ttl else None
             events.append(PingReceived(ttl / 10.0, context))
@@ -525,7 +549,7 @@ class Connection:
         self._handshake_deadline = None
         decoder = self._decoder
         decoder.handshaking = False
-        decoder.command_limit = self._max_message_size if self._max_message_size >= 0 else 1 << 62
+        decoder.command_limit = self._max_message_size if self._max_message_size >= 0 else decoder.max_frame_size
         if self.mechanism.transforms_frames:
             # from here on every frame is sealed: the decoder hands over wire frames one by one, each
             # bounded by the largest plaintext plus what sealing adds (mechanism.py, step 6)
@@ -578,6 +602,7 @@ class Connection:
         self._move(Input.AUTH_RESULT)
         mech = self.mechanism
         mech.auth_request = None
+        events: List[Event] = []
         try:
             replies = mech.auth_result(status_code, status_text, user_id, dict(metadata or {}))
             for body in replies:
@@ -594,15 +619,14 @@ class Connection:
             zap = {name.lower(): bytes(value) for name, value in (metadata or {}).items()}
             zap["user-id"] = self.user_id  # libzmq's set_user_id runs before the ZAP metadata is parsed
             self._zap_properties = zap
-            events: List[Event] = []
             self._after_mechanism(events, now)
             if self._state is State.HANDSHAKE or self._state is State.ESTABLISHED:
                 decoded = self._decoder.feed(b"")  # what the peer sent meanwhile
-                if decoded:
+                if decoded or self._decoder.error is not None:
                     self._process(decoded, events, now)
             return events
         except RemoteProtocolError as exc:
-            self._fail(exc)
+            self._failed(exc, events)
             raise
 
     # -- output ----------------------------------------------------------------------------------
@@ -612,6 +636,32 @@ class Connection:
             self._send_sealed(COMMAND, body)
         else:
             self._out.append(encode_command(body))
+
+    def _send_pong(self, context: bytes) -> None:
+        """Answer a PING, keeping at most one PONG unsent (row 4 of issue 9).
+
+        A peer that floods PINGs and never reads would otherwise grow our output without bound (libzmq
+        keeps one pending PONG too: zmtp_engine_t::process_heartbeat_message stores it in _pong_msg).
+        An unsent PONG is replaced by the newer one, which goes last so that sealed frames stay in the
+        order they were sealed (the mechanism sees a gap, never a reversal).
+        """
+        out = self._out
+        at = self._pong_at
+        if at >= 0:
+            if at == len(out) - 1:
+                out.pop()
+            else:
+                del out[at]
+        self._send_command(cmd.encode_pong(context))
+        self._pong_at = len(self._out) - 1
+
+    def pending_output(self) -> int:
+        """Bytes queued for the peer and not yet taken by :meth:`data_to_send`.
+
+        A driver stops reading while this (plus what it holds itself) does not drain, so a peer that
+        sends and never reads cannot make us queue replies without bound.
+        """
+        return sum(map(len, self._out))
 
     def _send_sealed(self, flags: int, body: bytes) -> None:
         """Seal one frame with the mechanism and queue the wire frame it gives (LONG added as needed)."""
@@ -732,6 +782,7 @@ class Connection:
         if not out:
             return out
         self._out = []
+        self._pong_at = -1
         return out
 
     def has_data_to_send(self) -> bool:
