@@ -4,7 +4,7 @@ It never touches a socket, a clock or a random source: drivers pass bytes and ``
 out what :meth:`Connection.data_to_send` returns.  The state machine is a table in :mod:`.state`.
 """
 
-from .commands import MAX_PING_CONTEXT
+from .commands import GROUP_MAX_LENGTH, MAX_PING_CONTEXT
 from .connection import Connection, ConnectionState
 from .errors import ErrorReason, LocalProtocolError, ProtocolError, RemoteProtocolError
 from .events import (
@@ -15,6 +15,8 @@ from .events import (
     Event,
     GreetingReceived,
     HandshakeComplete,
+    Join,
+    Leave,
     Message,
     PingReceived,
     PongReceived,
@@ -33,5 +35,5 @@ __all__ = [
     "Cancel", "AuthenticationRequested", "AuthRequest", "PingReceived", "PongReceived", "ErrorReceived",
     "ConnectionClosed", "FrameDecoder", "encode_frames", "Greeting", "Mechanism", "NullMechanism",
     "encode_metadata", "decode_metadata", "COMPATIBLE", "SOCKET_TYPE_NAMES", "is_compatible",
-    "MAX_PING_CONTEXT", "State", "Input",
+    "MAX_PING_CONTEXT", "State", "Input", "Join", "Leave", "GROUP_MAX_LENGTH",
 ]

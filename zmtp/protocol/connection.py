@@ -33,6 +33,8 @@ from .events import (
     Event,
     GreetingReceived,
     HandshakeComplete,
+    Join,
+    Leave,
     Message,
     PingReceived,
     PongReceived,
@@ -193,6 +195,9 @@ class Connection:
         #: Where in _out the PONG not yet taken by the driver is (-1: none): a newer PING replaces it.
         self._pong_at = -1
         self._is_publisher = self.socket_type in _PUBLISHERS
+        # only a RADIO reads JOIN/LEAVE (libzmq's radio_session_t); other types ignore them like any
+        # command they do not know
+        self._is_radio = self.socket_type == "RADIO"
 
         # deadlines, all in the caller's clock
         self._handshake_deadline: Optional[float] = now + handshake_ivl if handshake_ivl > 0 else None
@@ -522,6 +527,9 @@ class Connection:
             events.append(Subscribe(bytes(data)))
         elif name == cmd.CANCEL:
             events.append(Cancel(bytes(data)))
+        elif self._is_radio and (name == cmd.JOIN or name == cmd.LEAVE):
+            group = cmd.decode_group(name, data)
+            events.append(Join(group) if name == cmd.JOIN else Leave(group))
         # Any other command is ignored, as libzmq does (zmtp_engine_t::process_command_message).
 
     def _on_handshake_complete(self, events: List[Event], now: float) -> None:
@@ -761,6 +769,18 @@ class Connection:
             self._send_command(cmd.command_body(cmd.CANCEL, topic))
         else:
             self.send_message([b"\x00" + topic])
+
+    def send_join(self, group: bytes) -> None:
+        """JOIN ``group`` (a DISH telling a RADIO, RFC 48); a command on every ZMTP 3.x version, as libzmq."""
+        self._send_group_command(cmd.JOIN, group)
+
+    def send_leave(self, group: bytes) -> None:
+        """LEAVE ``group`` (a DISH telling a RADIO, RFC 48)."""
+        self._send_group_command(cmd.LEAVE, group)
+
+    def _send_group_command(self, name: bytes, group: bytes) -> None:
+        self._check_established()  # (no ZMTP 2.0 link gets here: 2.0 has no RADIO or DISH to fall back to)
+        self._send_command(cmd.encode_group_command(name, group))
 
     def send_ping(self, ttl: float = 0.0, context: bytes = b"") -> None:
         self._check_established()

@@ -78,6 +78,20 @@ class Cancel(Event):
 
 
 @dataclass(frozen=True)
+class Join(Event):
+    """A DISH peer joined ``group`` (a JOIN command, RFC 48); reported on RADIO connections only."""
+
+    group: bytes
+
+
+@dataclass(frozen=True)
+class Leave(Event):
+    """A DISH peer left ``group`` (a LEAVE command, RFC 48); reported on RADIO connections only."""
+
+    group: bytes
+
+
+@dataclass(frozen=True)
 class PingReceived(Event):
     """The peer sent PING (already answered with PONG).  ``ttl`` is in seconds (0 = none)."""
 
