@@ -14,7 +14,7 @@ from zmtp.protocol import (
     ConnectionState,
     ErrorReason,
     FrameDecoder,
-    Message,
+    MessageReceived,
     RemoteProtocolError,
     encode_frames,
 )
@@ -192,7 +192,7 @@ def test_connection_limit_checked_at_header() -> None:
 
 def test_connection_large_frame_at_limit() -> None:
     conn = established("DEALER", "ROUTER", max_message_size=5000)
-    assert conn.receive_data(frame(b"z" * 5000)) == [Message([b"z" * 5000])]
+    assert conn.receive_data(frame(b"z" * 5000)) == [MessageReceived([b"z" * 5000])]
 
 
 def test_connection_unlimited_huge_header_buffers_little() -> None:
@@ -285,7 +285,7 @@ def test_frame_header_and_encode_command() -> None:
 def test_multipart_through_connection(mode: str) -> None:
     conn = established("DEALER", "ROUTER")
     events = feed(conn, message(b"", b"x" * 256, b"") + message(b"solo"), mode)
-    assert events == [Message([b"", b"x" * 256, b""]), Message([b"solo"])]
+    assert events == [MessageReceived([b"", b"x" * 256, b""]), MessageReceived([b"solo"])]
 
 
 
@@ -328,9 +328,9 @@ def test_ready_and_large_message_in_one_chunk(mode: str) -> None:
     conn = Connection("DEALER")
     events = feed(conn, greeting(1) + ready("ROUTER") + message(b"", big) + command(b"PONG"), mode)
     assert [type(e).__name__ for e in events] == [
-        "GreetingReceived", "HandshakeComplete", "Message", "PongReceived"
+        "GreetingReceived", "HandshakeComplete", "MessageReceived", "PongReceived"
     ]
-    assert events[2] == Message([b"", big])
+    assert events[2] == MessageReceived([b"", big])
 
 
 # -- large bodies received in place (FrameDecoder.body_buffer / Connection.receive_buffer) ----------
@@ -361,7 +361,7 @@ def test_large_frame_received_in_place(first: int) -> None:
     wire = message(b"head", big, b"") + message(b"after")
     conn = established()
     events = _recv_into_all(conn, wire, first)
-    assert events == [Message([b"head", big, b""]), Message([b"after"])]
+    assert events == [MessageReceived([b"head", big, b""]), MessageReceived([b"after"])]
     # the large body is handed over as the bytearray it was received into; the rest are bytes
     frames = [f for e in events for f in e.frames]  # type: ignore[attr-defined]
     assert [type(f) for f in frames] == [bytes, bytearray, bytes, bytes]

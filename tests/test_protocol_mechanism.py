@@ -32,7 +32,7 @@ from zmtp.protocol import (
     GreetingReceived,
     HandshakeComplete,
     LocalProtocolError,
-    Message,
+    MessageReceived,
     NullMechanism,
     PingReceived,
     PongReceived,
@@ -89,12 +89,12 @@ def test_messages_through_the_seal(split: Optional[int]) -> None:
     for m in msgs:
         pair.a.send_message(m)
     _, eb = pair.pump()
-    assert eb == [Message(m) for m in msgs]
+    assert eb == [MessageReceived(m) for m in msgs]
     assert all(type(f) in (bytes, bytearray) for e in eb for f in e.frames)  # type: ignore[attr-defined]
     for m in msgs:
         pair.b.send_message(m)
     ea, _ = pair.pump()
-    assert ea == [Message(m) for m in msgs]
+    assert ea == [MessageReceived(m) for m in msgs]
 
 
 def test_the_wire_is_sealed() -> None:
@@ -110,7 +110,7 @@ def test_the_wire_is_sealed() -> None:
         flags, size = wire[pos], wire[pos + 1]
         assert flags == 0 and wire[pos + 2 : pos + 10] == b"\x07MESSAGE"
         pos += 2 + size
-    assert pair.b.receive_data(wire) == [Message([b"secret-one", b"secret-two"])]
+    assert pair.b.receive_data(wire) == [MessageReceived([b"secret-one", b"secret-two"])]
 
 
 def test_large_sealed_frame_goes_long_and_stays_its_own_buffer() -> None:
@@ -121,7 +121,7 @@ def test_large_sealed_frame_goes_long_and_stays_its_own_buffer() -> None:
     assert out[0] == frame_header(len(big) + ma.frame_overhead, 0)
     assert out[0][0] == 0x02  # LONG added by the connection
     assert len(out[1]) == len(big) + ma.frame_overhead
-    assert pair.b.receive_data(b"".join(out)) == [Message([big])]
+    assert pair.b.receive_data(b"".join(out)) == [MessageReceived([big])]
 
 
 def test_ping_pong_through_the_seal() -> None:
@@ -157,7 +157,7 @@ def test_subscribe_and_cancel_through_the_seal(sub_minor: int) -> None:
     assert all(type(e.topic) is bytes for e in eb)  # type: ignore[attr-defined]
     pair.b.send_message([b"weather", b"sunny"])
     ea, _ = pair.pump()
-    assert ea == [Message([b"weather", b"sunny"])]
+    assert ea == [MessageReceived([b"weather", b"sunny"])]
 
 
 def test_error_through_the_seal() -> None:
@@ -195,7 +195,7 @@ def test_replay_is_refused() -> None:
     pair, ma, mb = established_pair()
     pair.a.send_message([b"once"])
     wire = joined(pair.a)
-    assert pair.b.receive_data(wire) == [Message([b"once"])]
+    assert pair.b.receive_data(wire) == [MessageReceived([b"once"])]
     with pytest.raises(RemoteProtocolError) as info:
         pair.b.receive_data(wire)
     assert "replayed" in str(info.value)
@@ -205,7 +205,7 @@ def test_max_message_size_is_judged_on_the_plaintext() -> None:
     pair, ma, mb = established_pair(max_message_size=1000)
     pair.a.send_message([b"m" * 600, b"n" * 400])  # exactly the limit: fine
     _, eb = pair.pump()
-    assert eb == [Message([b"m" * 600, b"n" * 400])]
+    assert eb == [MessageReceived([b"m" * 600, b"n" * 400])]
     pair.a.send_message([b"m" * 600, b"n" * 401])
     pair.pump()
     err = pair.errors["b"]
@@ -243,7 +243,7 @@ def test_sealed_split_invariance(messages: List[List[bytes]], chunk: int) -> Non
         pair.a.send_message(m)
     pair.a.send_ping(0, b"p")
     _, eb = pair.pump()
-    assert eb == [Message(m) for m in messages] + [PingReceived(0.0, b"p")]
+    assert eb == [MessageReceived(m) for m in messages] + [PingReceived(0.0, b"p")]
 
 
 def test_randomness_comes_from_the_driver() -> None:
@@ -290,7 +290,7 @@ def test_zap_200_completes_the_handshake() -> None:
     assert hs_a.user_id == b"" and "user-id" not in hs_a.metadata
     pair.a.send_message([b"after", b"auth"])
     _, eb = pair.pump()
-    assert eb == [Message([b"after", b"auth"])]
+    assert eb == [MessageReceived([b"after", b"auth"])]
 
 
 @pytest.mark.parametrize("status", [b"400", b"500"])
@@ -373,8 +373,8 @@ def test_data_held_across_the_decision_arrives_in_order() -> None:
     for piece in chunks(wire, [3, 10, 25]):
         assert conn.receive_data(piece) == []
     events = conn.authentication_result(b"200")
-    assert [type(e).__name__ for e in events] == ["HandshakeComplete", "Message", "Message"]
-    assert events[1:] == [Message([b"one"]), Message([b"two"])]
+    assert [type(e).__name__ for e in events] == ["HandshakeComplete", "MessageReceived", "MessageReceived"]
+    assert events[1:] == [MessageReceived([b"one"]), MessageReceived([b"two"])]
 
 
 def test_held_input_is_bounded() -> None:

@@ -28,7 +28,7 @@ from zmtp.protocol import (
     Join,
     Leave,
     LocalProtocolError,
-    Message,
+    MessageReceived,
     RemoteProtocolError,
 )
 
@@ -68,7 +68,7 @@ def test_radio_refuses_a_group_beyond_the_limit(name: bytes) -> None:
 def test_other_types_ignore_join_and_leave(sock: str, peer: str) -> None:
     conn = established(sock, peer)
     data = command(b"JOIN", b"g") + command(b"LEAVE", b"x" * 300) + message(b"ok")
-    assert conn.receive_data(data) == [Message([b"ok"])]
+    assert conn.receive_data(data) == [MessageReceived([b"ok"])]
     assert conn.state is ConnectionState.ESTABLISHED
 
 
@@ -100,7 +100,7 @@ def test_pair(dish_minor: int) -> None:
     assert ea == [Join(b"news"), Join(b"sport"), Leave(b"news")]
     pair.a.send_message([b"sport", b"goal"])
     _, eb = pair.pump()
-    assert eb == [Message([b"sport", b"goal"])]
+    assert eb == [MessageReceived([b"sport", b"goal"])]
 
 
 def test_join_through_a_sealing_mechanism() -> None:

@@ -38,7 +38,7 @@ from zmtp.protocol import (
     ErrorReason,
     Event,
     FrameDecoder,
-    Message,
+    MessageReceived,
     PingReceived,
     PongReceived,
     RemoteProtocolError,
@@ -65,7 +65,7 @@ def test_ten_good_messages_then_an_oversize_frame_in_one_read() -> None:
     conn = established(max_message_size=1000)
     with pytest.raises(RemoteProtocolError) as cinfo:
         conn.receive_data(good + bad)
-    assert cinfo.value.events == [Message([b"m%d" % i]) for i in range(10)]
+    assert cinfo.value.events == [MessageReceived([b"m%d" % i]) for i in range(10)]
     assert conn.state is ConnectionState.CLOSED
 
 
@@ -224,7 +224,7 @@ def test_sealed_messages_are_charged_the_same() -> None:
     pair.pump()
     a.send_message([b""] * (FREE_FRAMES + 3))
     _, eb = pair.pump()
-    assert eb == [Message([b""] * (FREE_FRAMES + 3))]
+    assert eb == [MessageReceived([b""] * (FREE_FRAMES + 3))]
     a.send_message([b""] * (FREE_FRAMES + 4))
     pair.pump()
     err = pair.errors["b"]
@@ -311,12 +311,12 @@ def test_ping_flood_on_a_sealed_link_stays_in_order() -> None:
             a.send_message([b"mid"])
     # b answers each PING but its output is not drained in between
     events = b.receive_data(b"".join(a.data_to_send()))
-    assert len(events) == 101 and Message([b"mid"]) in events
+    assert len(events) == 101 and MessageReceived([b"mid"]) in events
     assert b.pending_output() < 100  # one sealed PONG, not a hundred
     b.send_message([b"after"])
     b.receive_data(ping(0)[:1])  # half a frame: no output moves
     b.receive_data(b"")  # (and the stream ends: what is queued still goes out)
-    assert a.receive_data(b"".join(b.data_to_send())) == [PongReceived(b"99"), Message([b"after"])]
+    assert a.receive_data(b"".join(b.data_to_send())) == [PongReceived(b"99"), MessageReceived([b"after"])]
 
 
 # -- large bodies as bytearray ----
@@ -351,7 +351,7 @@ def test_large_data_frame_is_the_receive_buffer() -> None:
     body = b"q" * (LARGE_BODY * 3)
     wire = message(body)
     events = conn.receive_data(wire[:10_000]) + conn.receive_data(wire[10_000:])
-    assert events == [Message([body])]
+    assert events == [MessageReceived([body])]
     assert type(events[0].frames[0]) is bytearray  # type: ignore[attr-defined]
 
 

@@ -17,7 +17,7 @@ from .events import (
     HandshakeComplete,
     Join,
     Leave,
-    Message,
+    MessageReceived,
     PingReceived,
     PongReceived,
     Subscribe,
@@ -29,11 +29,14 @@ from .metadata import decode_metadata, encode_metadata
 from .sockettypes import COMPATIBLE, SOCKET_TYPE_NAMES, is_compatible
 from .state import Input, State
 
+#: The old name of :class:`MessageReceived`, kept while drivers move to the new one.
+Message = MessageReceived
+
 __all__ = [
-    "Connection", "ConnectionState", "ErrorReason", "LocalProtocolError", "ProtocolError",
-    "RemoteProtocolError", "Event", "GreetingReceived", "HandshakeComplete", "Message", "Subscribe",
-    "Cancel", "AuthenticationRequested", "AuthRequest", "PingReceived", "PongReceived", "ErrorReceived",
-    "ConnectionClosed", "FrameDecoder", "encode_frames", "Greeting", "Mechanism", "NullMechanism",
-    "encode_metadata", "decode_metadata", "COMPATIBLE", "SOCKET_TYPE_NAMES", "is_compatible",
-    "MAX_PING_CONTEXT", "State", "Input", "Join", "Leave", "GROUP_MAX_LENGTH",
+    "Connection", "ConnectionState", "State", "Input", "ErrorReason", "LocalProtocolError", "ProtocolError",
+    "RemoteProtocolError", "Event", "GreetingReceived", "HandshakeComplete", "AuthenticationRequested",
+    "MessageReceived", "Message", "Subscribe", "Cancel", "Join", "Leave", "PingReceived", "PongReceived",
+    "ErrorReceived", "ConnectionClosed", "FrameDecoder", "encode_frames", "Greeting", "Mechanism",
+    "NullMechanism", "AuthRequest", "encode_metadata", "decode_metadata", "COMPATIBLE", "SOCKET_TYPE_NAMES",
+    "is_compatible", "MAX_PING_CONTEXT", "GROUP_MAX_LENGTH",
 ]

@@ -35,7 +35,7 @@ from .events import (
     HandshakeComplete,
     Join,
     Leave,
-    Message,
+    MessageReceived,
     PingReceived,
     PongReceived,
     Subscribe,
@@ -152,7 +152,7 @@ class Connection:
         # a multipart message being reassembled from unsealed frames (sealed links only)
         self._plain_parts: List[bytes] = []
         self._plain_size = 0
-        #: Where whole data messages go once set (skips building Message events); see events.py.
+        #: Where whole data messages go once set (skips building MessageReceived events); see events.py.
         self.message_sink: Optional[Callable[[List[bytes]], None]] = None
         self.close_reason: Optional[Exception] = None
 
@@ -311,7 +311,7 @@ class Connection:
                     if sink is not None:
                         sink(item)
                     else:
-                        events.append(Message(item))
+                        events.append(MessageReceived(item))
                 elif type(item) is tuple:
                     self._on_sealed_frame(item[0], item[1], events, now)
                     if self._state is State.CLOSED:
@@ -357,7 +357,7 @@ class Connection:
         if sink is not None:
             sink(parts)
         else:
-            events.append(Message(parts))
+            events.append(MessageReceived(parts))
 
     def _on_sealed_frame(self, wire_flags: int, wire_body: bytes, events: List[Event], now: float) -> None:
         """One wire frame of a sealed link: open it, then reassemble or dispatch the plaintext."""

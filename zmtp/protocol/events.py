@@ -1,8 +1,14 @@
 """What a :class:`~zmtp.protocol.connection.Connection` reports: small frozen events.
 
-Each event is named after the protocol concept it reports.  Data messages are one :class:`Message`
-per whole multipart message, never one per frame; a driver that wants to skip even that can install a
-``message_sink`` on the connection once the handshake is complete.
+Each event is named after the protocol concept it reports.  Data messages are one
+:class:`MessageReceived` per whole multipart message, never one per frame; a driver that wants to skip
+even that can install a ``message_sink`` on the connection once the handshake is complete.
+
+Frames are ``bytes``, except that a frame body of ``frames.LARGE_BODY`` (64 KiB) bytes or more that
+was received in place comes as the ``bytearray`` it was received into, so that it is never copied; a
+driver converts it when it must hand out immutable bytes (pyzmq's copy=True) and may hand it out as
+is otherwise.  Anything the core itself hashes or compares as a key (subscription topics, groups,
+identities, PING contexts, command bodies) is always ``bytes``.
 """
 
 from __future__ import annotations
@@ -57,8 +63,12 @@ class AuthenticationRequested(Event):
 
 
 @dataclass(frozen=True)
-class Message(Event):
-    """A whole multipart data message from the peer."""
+class MessageReceived(Event):
+    """A whole multipart data message from the peer (frames: see the module docstring).
+
+    Named for what happened, like the other events: pyzmq's ``zmq.Message`` (zmtp.Message) is another
+    thing, at the API level.
+    """
 
     frames: List[bytes]
 
