@@ -98,9 +98,11 @@ class Connection:
     ``max_message_size`` (bytes, -1 = unlimited; each frame beyond a message's 1024th also counts 32
     bytes, see frames.py), ``max_frame_size`` (a frame announced larger is refused at its header: by
     default the largest any allocation could hold, frames.MAX_FRAME_SIZE; a driver may pass the
-    machine's memory, as libzmq's failing malloc effectively does), and times in seconds: ``handshake_ivl`` (0 = no
-    limit), ``heartbeat_ivl`` (0 = no PINGs), ``heartbeat_ttl`` (what we ask the peer to allow us),
-    ``heartbeat_timeout`` (how long we wait for traffic after a PING; None = ``heartbeat_ivl``).
+    machine's memory, as libzmq's failing malloc effectively does), ``zmtp2_fallback`` (serve ZMTP 2.0
+    peers, NULL without ZAP only), ``metadata`` (application properties for READY), and times in
+    seconds: ``now`` (the clock at creation), ``handshake_ivl`` (0 = no limit), ``heartbeat_ivl`` (0 =
+    no PINGs), ``heartbeat_ttl`` (what we ask the peer to allow us), ``heartbeat_timeout`` (how long we
+    wait for traffic after a PING; None = ``heartbeat_ivl``).
 
     Security mechanisms (mechanism.py) may pause the handshake for a ZAP decision
     (:class:`AuthenticationRequested`, answered with :meth:`authentication_result`) and may seal every
@@ -182,7 +184,7 @@ class Connection:
         self._max_message_size = max_message_size
         # With the ZMTP 2.0 fallback we send our greeting as libzmq does, in stages: signature and major
         # version now, the rest once the peer's version byte says which protocol follows (RFC 23
-        # "Backwards Interoperability"; libzmq's zmtp_engine_t::handshake).  Both sides send their first
+        # "Backwards Interoperability"; libzmq's zmtp_engine_t::handshake).  Both sides send their
         # first stage unprompted, so this never waits on a peer that waits for us.  Without the fallback
         # (or with a security mechanism, which ZMTP 2.0 cannot carry) all 64 bytes go at once.  The
         # peer's greeting is read in the same stages either way (see _receive_greeting).

@@ -319,6 +319,9 @@ class FrameDecoder:
         n = len(data)
         pos = 0
         maxsize = self.max_message_size
+        max_frame = self.max_frame_size
+        reserved = self.reserved
+        handshaking = self.handshaking  # changes only between calls (a command pauses the loop)
         try:
             while True:
                 avail = n - pos
@@ -335,7 +338,7 @@ class FrameDecoder:
                 else:
                     size = data[pos + 1]
                     start = pos + 2
-                if flags & self.reserved:
+                if flags & reserved:
                     raise RemoteProtocolError(
                         ErrorReason.BAD_FRAME, f"peer sent a frame with reserved flag bits set (flags {flags:#04x})"
                     )
@@ -349,7 +352,7 @@ class FrameDecoder:
                             ErrorReason.MESSAGE_TOO_LARGE,
                             f"peer sent a {size}-byte command; the limit is {self.command_limit} bytes",
                         )
-                elif self.handshaking:
+                elif handshaking:
                     raise RemoteProtocolError(
                         ErrorReason.UNEXPECTED_COMMAND, "peer sent a data frame before completing the handshake"
                     )
@@ -360,7 +363,7 @@ class FrameDecoder:
                         f"the maximum message size is {maxsize} bytes (each frame beyond the "
                         f"{FREE_FRAMES}th counts {FRAME_COST} bytes)",
                     )
-                elif size > self.max_frame_size:
+                elif size > max_frame:
                     raise self._too_large(size)
                 end = start + size
                 if end > n:
@@ -375,7 +378,7 @@ class FrameDecoder:
                 pos = end
                 if flags & COMMAND:
                     append(body)
-                    if self.handshaking:
+                    if handshaking:
                         need = 0  # paused: see the class docstring
                         break
                 elif flags & MORE:
