@@ -231,7 +231,9 @@ class Connection:
         """Consume bytes from the peer; ``b""`` means end of stream.  Returns the events completed.
 
         Raises :class:`RemoteProtocolError` if the peer broke the protocol (the connection is then
-        CLOSED; flush :meth:`data_to_send` and close the transport).
+        CLOSED; flush :meth:`data_to_send` and close the transport).  The error's ``events`` are those
+        completed before the fault in this call (messages that arrived whole before a bad frame):
+        dispatch them first, so the outcome does not depend on how the bytes were split.
         """
         if self._state is State.CLOSED:
             return []
@@ -267,15 +269,20 @@ class Connection:
         """Where the rest of a large incoming frame goes, or None.
 
         A driver may ``recv_into`` this buffer instead of calling :meth:`receive_data`, then report the
-        byte count with :meth:`buffer_received`: a large body then crosses from the kernel to its final
-        buffer without intermediate copies.
+        byte count with :meth:`buffer_received` (and release the view): a large body then crosses from
+        the kernel to its final buffer without intermediate copies.  The buffer is at most as large as
+        what of the body already arrived, so an announced size alone never makes us allocate; None while
+        less than ``frames.OFFER_MIN`` arrived (read normally then).
         """
         if self._state is not State.ESTABLISHED:
             return None
         return self._decoder.body_buffer()
 
     def buffer_received(self, n: int, now: float = 0.0) -> List[Event]:
-        """``n`` bytes were written into :meth:`receive_buffer` (0 means the peer closed)."""
+        """``n`` bytes were written into :meth:`receive_buffer` (0 means the peer closed).
+
+        Returns and raises as :meth:`receive_data`.
+        """
         if self._state is State.CLOSED:
             return []
         if n == 0:

@@ -178,10 +178,10 @@ class FrameDecoder:
 
     def hold(self, data: bytes) -> None:
         """Keep ``data`` for later without decoding any of it (the caller resumes with ``feed(b"")``)."""
-        if data:
-            if self._body is not None:
-                raise AssertionError("hold() is only for the handshake, which has no large bodies")
-            self._buf += data
+        # a handshake command always completes (and pauses the decoder) before a decision is asked
+        # for, so no large body can be in progress here
+        assert self._body is None
+        self._buf += data
 
     # -- large bodies ------------------------------------------------------------------------------
     def body_buffer(self) -> Optional[memoryview]:
