@@ -26,8 +26,8 @@ class PyNaClBackend(CryptoBackend):
             "crypto_scalarmult",
             "crypto_scalarmult_base",
             "crypto_box_beforenm",
-            "crypto_secretbox_easy",
-            "crypto_secretbox_open_easy",
+            "crypto_secretbox",
+            "crypto_secretbox_open",
         ):
             if not hasattr(bindings, fname):
                 raise CryptoBackendUnavailable(f"this PyNaCl lacks nacl.bindings.{fname}; PyNaCl >= 1.4 is needed")
@@ -35,8 +35,10 @@ class PyNaClBackend(CryptoBackend):
         # PyNaCl reports a failed libsodium call as its CryptoError (a RuntimeError subclass for
         # "unexpected library error"); both mean "no result" here.
         self._errors = (exceptions.CryptoError, RuntimeError)
-        self._seal_f = bindings.crypto_secretbox_easy
-        self._open_f = bindings.crypto_secretbox_open_easy
+        # PyNaCl's crypto_secretbox already returns tag || ciphertext (it adds and strips NaCl's zero
+        # padding itself); the _easy functions (PyNaCl >= 1.6) save that copy.
+        self._seal_f = getattr(bindings, "crypto_secretbox_easy", bindings.crypto_secretbox)
+        self._open_f = getattr(bindings, "crypto_secretbox_open_easy", bindings.crypto_secretbox_open)
 
     def _scalarmult(self, n: bytes, p: bytes) -> Optional[bytes]:
         try:
