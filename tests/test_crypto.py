@@ -469,3 +469,20 @@ def test_crypto_never_draws_randomness() -> None:
                 assert (node.module or "").split(".")[0] not in forbidden, path
             elif isinstance(node, ast.Attribute):
                 assert node.attr not in ("urandom", "getrandom", "randombytes"), path
+
+
+@pytest.mark.timeout(120)
+def test_a_required_backend_that_is_missing_fails_the_run() -> None:
+    """CI sets ZMTP_REQUIRE_BACKENDS: a backend it names that does not load is a failure, not a skip."""
+    here = Path(__file__).parent
+    code = (
+        "import sys; sys.modules['nacl'] = None; import pytest; "
+        f"sys.exit(pytest.main([{str(here / 'test_crypto.py')!r} + '::test_box_c', '-q', '-p', 'no:cacheprovider', "
+        "'-rs']))"
+    )
+    required = _run(code, ZMTP_REQUIRE_BACKENDS="pynacl,pure")
+    assert required.returncode != 0
+    assert "is required (ZMTP_REQUIRE_BACKENDS) but unavailable" in required.stdout
+    optional = _run(code, ZMTP_REQUIRE_BACKENDS="")
+    assert optional.returncode == 0, optional.stdout
+    assert "SKIPPED" in optional.stdout and "PyNaCl is not installed" in optional.stdout
