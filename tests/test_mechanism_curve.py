@@ -696,3 +696,98 @@ def test_keys_as_libzmq_expects(backend: CryptoBackend) -> None:
     pk, sk = keypair(backend)
     assert zmq.curve_public(z(sk)) == z(pk)
     assert encode_metadata({"a": b""})  # metadata encoder available for the tests above
+
+
+# -- libzmq 4.3.4 (Debian's python3-zmq, in /usr/bin/python3) --------------------------------------------
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+PEER_434 = r"""
+import sys, zmq
+role, port, key = sys.argv[1], sys.argv[2], sys.argv[3].encode()
+ctx = zmq.Context()
+if role == "server":
+    s = ctx.socket(zmq.ROUTER)
+    s.curve_server = True
+    s.curve_secretkey = key
+    port = s.bind_to_random_port("tcp://127.0.0.1")
+    print(port, flush=True)
+    assert s.poll(10000)
+    rid, *frames = s.recv_multipart()
+    s.send_multipart([rid, b"4.3.4:" + zmq.zmq_version().encode()] + frames)
+else:
+    s = ctx.socket(zmq.DEALER)
+    pub, sec = zmq.curve_keypair()
+    s.curve_publickey, s.curve_secretkey, s.curve_serverkey = pub, sec, key
+    s.connect("tcp://127.0.0.1:" + port)
+    s.send_multipart([b"from", zmq.zmq_version().encode()])
+    assert s.poll(10000)
+    print(s.recv_multipart(), flush=True)
+s.close(linger=1000)
+ctx.term()
+"""
+
+
+def system_libzmq_434() -> None:
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            [SYSTEM_PYTHON, "-c", "import zmq; print(zmq.zmq_version(), zmq.has('curve'))"],
+            capture_output=True, text=True, timeout=30,
+        )
+    except OSError as exc:
+        pytest.skip(f"Debian's python3-zmq (libzmq 4.3.4) is not installed here: {exc}")
+    if out.returncode != 0 or not out.stdout.endswith("True\n"):
+        pytest.skip(f"Debian's python3-zmq with CURVE is not usable here: {out.stdout or out.stderr}")
+
+
+@pytest.mark.timeout(60)
+def test_libzmq_434_server_zmtp_client() -> None:
+    import subprocess
+
+    system_libzmq_434()
+    server_pk, server_sk = zmq.curve_keypair()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    peer = subprocess.Popen(
+        [SYSTEM_PYTHON, "-c", PEER_434, "server", "0", server_sk.decode()], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        port = int(peer.stdout.readline())  # type: ignore[union-attr]
+        backend = crypto.backend()
+        pk, sk = keypair(backend)
+        mech = CurveClient(
+            public_key=pk, secret_key=sk, server_key=z85.decode(server_pk), random_bytes=os.urandom, backend=backend
+        )
+        driver = RawDriver(connect_raw(port), mech, "DEALER", identity=b"z")
+        driver.handshake()
+        driver.send([b"ping", b"x" * 5000])
+        assert driver.recv() == [b"4.3.4:4.3.4", b"ping", b"x" * 5000]
+        driver.close()
+    finally:
+        assert peer.wait(20) == 0
+
+
+@pytest.mark.timeout(60)
+def test_zmtp_server_libzmq_434_client() -> None:
+    import subprocess
+
+    system_libzmq_434()
+    backend = crypto.backend()
+    server_pk, server_sk = keypair(backend)
+    listener, port = accept_raw()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    peer = subprocess.Popen(
+        [SYSTEM_PYTHON, "-c", PEER_434, "client", str(port), z(server_pk).decode()],
+        stdout=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        sock, _ = listener.accept()
+        listener.close()
+        driver = RawDriver(sock, CurveServer(secret_key=server_sk, random_bytes=os.urandom, backend=backend), "ROUTER")
+        driver.handshake()
+        assert driver.recv() == [b"from", b"4.3.4"]
+        driver.send([b"welcome", b"4.3.4"])
+        assert peer.stdout.readline().strip() == "[b'welcome', b'4.3.4']"  # type: ignore[union-attr]
+        driver.close()
+    finally:
+        assert peer.wait(20) == 0
