@@ -335,3 +335,16 @@ def test_connection_server_against_libzmq_client_with_zap(zctx) -> None:  # type
             got.append(client.recv_multipart())
     assert got == [[b"news", b"item"]]
     sock.close()
+
+
+def test_a_zap_handler_that_never_answers_times_out(backend: CryptoBackend) -> None:
+    """The handshake interval bounds the wait for a ZAP decision (libzmq: handshake_ivl)."""
+    pair, _ = curve_pair(backend, zap=True, handshake_ivl=2.0)
+    _, eb = pair.pump(now=0.5)
+    assert of(eb, AuthenticationRequested)
+    assert pair.b.next_deadline() == 2.0
+    pair.b.handle_timer(1.9)
+    with pytest.raises(RemoteProtocolError) as err:
+        pair.b.handle_timer(2.0)
+    assert err.value.reason is ErrorReason.HANDSHAKE_TIMEOUT
+    assert pair.b.authentication_result(b"200") == []  # too late: the connection is closed
