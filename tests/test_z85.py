@@ -130,3 +130,31 @@ def test_curve_public_bad_z85_is_einval_as_in_pyzmq(bad: bytes) -> None:
     with pytest.raises(zmq.ZMQError) as theirs:
         zmq.curve_public(bad)
     assert ours.value.errno == theirs.value.errno
+
+
+def test_curve_key_option_forms_match_libzmq() -> None:
+    """32 raw bytes, 40 Z85 characters or 41 with a NUL: what libzmq's setsockopt accepts."""
+    from zmtp.utils.curve import curve_key
+
+    public, _ = zmq.curve_keypair()
+    raw = z85.decode(public)
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    try:
+        for value in (public, public + b"\x00", raw, bytearray(raw), public[:39], b"#" * 40, bytes(40), raw + b"\x00",
+                      public + b"\x01"):
+            try:
+                sock.curve_serverkey = bytes(value)
+                libzmq_ok = True
+            except zmq.ZMQError as exc:
+                assert exc.errno == zmq.EINVAL
+                libzmq_ok = False
+            if libzmq_ok:
+                assert curve_key(value) == raw
+            else:
+                with pytest.raises(ZMQError) as err:
+                    curve_key(value)
+                assert err.value.errno == zmq.EINVAL
+    finally:
+        sock.close(0)
+        ctx.term()

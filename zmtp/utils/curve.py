@@ -41,4 +41,24 @@ def curve_public(secret_key: Union[str, bytes]) -> bytes:
     return z85.encode(crypto.crypto_scalarmult_base(secret))
 
 
-__all__ = ["curve_keypair", "curve_public"]
+def curve_key(value: Union[bytes, bytearray, memoryview]) -> bytes:
+    """A CURVE key socket option (CURVE_PUBLICKEY, CURVE_SECRETKEY, CURVE_SERVERKEY) as 32 raw bytes.
+
+    libzmq's ``options_t::setsockopt`` (``do_setsockopt_curve_key``) takes 32 raw bytes, 40 Z85
+    characters, or 41 bytes of Z85 with a terminating NUL; anything else, or Z85 that does not decode,
+    is EINVAL.  pyzmq passes ``bytes`` through unchanged, so the same rule holds for ``sock.curve_*``.
+    """
+    raw = bytes(value)
+    if len(raw) == 32:
+        return raw
+    if len(raw) == 41 and raw[40] == 0:
+        raw = raw[:40]
+    if len(raw) == 40:
+        try:
+            return z85.decode(raw)
+        except ValueError:
+            pass
+    raise ZMQError(errno.EINVAL)
+
+
+__all__ = ["curve_keypair", "curve_public", "curve_key"]
