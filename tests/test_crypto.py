@@ -486,3 +486,23 @@ def test_a_required_backend_that_is_missing_fails_the_run() -> None:
     optional = _run(code, ZMTP_REQUIRE_BACKENDS="")
     assert optional.returncode == 0, optional.stdout
     assert "SKIPPED" in optional.stdout and "PyNaCl is not installed" in optional.stdout
+
+
+def test_pure_salsa20_layouts_agree_across_the_32_bit_counter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The diagonal (few blocks) and word-sliced (many blocks) layouts of the pure backend give the same
+    keystream, including where the 64-bit block counter carries into its high word."""
+    from zmtp.crypto import _pure
+
+    key, nonce = hashlib.sha256(b"k").digest(), b"01234567"
+    for start in (0, (1 << 32) - 5):
+        for nblocks in (1, 2, 7, 16, 17, 40):
+            diagonal = _pure.salsa20_keystream(key, nonce, start, nblocks)
+            monkeypatch.setattr(_pure, "DIAGONAL_MAX_BLOCKS", 0)
+            sliced = _pure.salsa20_keystream(key, nonce, start, nblocks)
+            monkeypatch.setattr(_pure, "CHUNK_BLOCKS", 3)
+            chunked = _pure.salsa20_keystream(key, nonce, start, nblocks)
+            monkeypatch.undo()
+            assert diagonal == sliced == chunked, (start, nblocks)
+    # and block n of the stream is crypto_core_salsa20 of (nonce, n)
+    block5 = _pure.salsa20_core(nonce + (5).to_bytes(8, "little"), key)
+    assert _pure.salsa20_keystream(key, nonce, 0, 6)[320:] == block5
