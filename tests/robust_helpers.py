@@ -54,11 +54,10 @@ def pump(zsock: Any, seconds: float) -> None:
     """Let ``seconds`` pass while a zmtp socket's context does its I/O: a blocking-driver context is run
     by hand (nothing else turns its crank); a threaded one just does its work in its own thread."""
     ctx = zsock.context
-    if ctx._reactor.threaded:
+    if (ctx.driver == 'threaded'):
         time.sleep(seconds)
         return
-    with ctx._lock:
-        ctx._run_until(lambda: False, time.monotonic() + seconds)
+    ctx.engine.spin(seconds)
 
 
 def wait_until(pred: Callable[[], bool], timeout: float = 3.0, zsock: Any = None, step: float = 0.01) -> bool:
@@ -83,7 +82,7 @@ def recv_n(sock: Any, n: int, timeout: float = 3.0, multipart: bool = False, zso
     """
     got: List[Any] = []
     deadline = time.monotonic() + timeout
-    blocking = zsock is not None and not zsock.context._reactor.threaded
+    blocking = zsock is not None and not (zsock.context.driver == 'threaded')
     while len(got) < n:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -123,7 +122,7 @@ def still_serving(zsock: Any, psock: Any, tag: bytes = b"x", timeout: float = 3.
     Supported pairs: zmtp PULL / pyzmq PUSH, zmtp ROUTER / pyzmq DEALER (both ways), zmtp XPUB or PUB /
     pyzmq SUB subscribed to everything.
     """
-    kind = zsock.socket_type
+    kind = zsock.type
     if kind == zmtp.PULL:
         psock.send(tag)
         assert recv_one(zsock, timeout) == tag
@@ -138,13 +137,13 @@ def still_serving(zsock: Any, psock: Any, tag: bytes = b"x", timeout: float = 3.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             zsock.send(tag)
-            pump(zsock, 0.001 if zsock.context._reactor.threaded else 0.02)
-            while psock.poll(5 if zsock.context._reactor.threaded else 30, zmtp.POLLIN):
+            pump(zsock, 0.001 if (zsock.context.driver == 'threaded') else 0.02)
+            while psock.poll(5 if (zsock.context.driver == 'threaded') else 30, zmtp.POLLIN):
                 if psock.recv() == tag:  # (earlier checks' extra copies may come first)
                     return
         raise AssertionError("the publisher no longer reaches its good subscriber")
     else:  # pragma: no cover - test bug
-        raise AssertionError(f"no exchange defined for {zsock.type_name}")
+        raise AssertionError(f"no exchange defined for {zsock.core.type_name}")
 
 
 # -- raw wire bytes --------------------------------------------------------------------------------
@@ -212,7 +211,7 @@ def raw_handshake(ep: str, socket_type: bytes, identity: Optional[bytes] = None,
     s.settimeout(timeout)
     s.connect(host_port(ep))
     s.sendall(greeting() + ready(socket_type, identity))
-    blocking = zsock is not None and not zsock.context._reactor.threaded
+    blocking = zsock is not None and not (zsock.context.driver == 'threaded')
     buf = b""
     deadline = time.monotonic() + timeout
     while True:
@@ -242,7 +241,7 @@ def wait_eof(s: socket.socket, timeout: float = 3.0, zsock: Any = None) -> bool:
     ``zsock``: the zmtp socket at the other end, pumped meanwhile if its context is blocking-driver.
     """
     deadline = time.monotonic() + timeout
-    blocking = zsock is not None and not zsock.context._reactor.threaded
+    blocking = zsock is not None and not (zsock.context.driver == 'threaded')
     first = True
     while True:
         left = deadline - time.monotonic()
@@ -268,8 +267,8 @@ def wait_eof(s: socket.socket, timeout: float = 3.0, zsock: Any = None) -> bool:
 
 def established(zsock: Any) -> int:
     """How many of a zmtp socket's connections have completed their handshake."""
-    with zsock.context._lock:
-        return sum(1 for st in zsock._streams if st.pipe is not None and not st.closed)
+    with zsock.core.lock:
+        return sum(1 for st in zsock.core.streams if st.pipe is not None and not st.closed)
 
 
 def wait_connected(zsock: Any, n: int = 1, timeout: float = 3.0) -> None:
@@ -280,5 +279,5 @@ def wait_connected(zsock: Any, n: int = 1, timeout: float = 3.0) -> None:
 
 def stream_count(zsock: Any) -> int:
     """How many connections a zmtp socket holds (its internal stream set)."""
-    with zsock.context._lock:
-        return len(zsock._streams)
+    with zsock.core.lock:
+        return len(zsock.core.streams)

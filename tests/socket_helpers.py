@@ -57,11 +57,8 @@ def pump(socks: Sequence[Any], duration: float = 0.002) -> bool:
         if id(ctx) in seen or ctx.driver != "blocking":
             continue
         seen.add(id(ctx))
-        reactor = ctx._reactor
-        with ctx._lock:
-            if not reactor.running and not reactor.closed:
-                reactor.run_once(duration)
-                turned = True
+        ctx.engine.spin(duration)
+        turned = True
     return turned
 
 
@@ -184,7 +181,7 @@ class Harness:
                         pass
                     self.nudge()
                     if time.monotonic() > deadline:
-                        raise AssertionError(f"zmtp {sock.type_name} recv timed out after {timeout}s")
+                        raise AssertionError(f"zmtp {sock.core.type_name} recv timed out after {timeout}s")
             finally:
                 sock.rcvtimeo = old
         deadline = time.monotonic() + timeout
@@ -210,9 +207,9 @@ class Harness:
     def zmtp_peers(self, sock: zmtp.Socket, n: int) -> None:
         """Wait until the zmtp socket has ``n`` connected peers (handshakes done)."""
         def ready() -> bool:
-            with sock.context._lock:
-                return sum(1 for p in sock._pattern.pipes if p.data is not None and p.peer_socket_type) >= n
-        self.wait(ready, f"{n} peer(s) on zmtp {sock.type_name}")
+            with sock.core.lock:
+                return sum(1 for p in sock.core.pattern.pipes if p.data is not None and p.peer_socket_type) >= n
+        self.wait(ready, f"{n} peer(s) on zmtp {sock.core.type_name}")
 
     def pyzmq_handshakes(self, monitor: Any, n: int) -> None:
         """Wait for ``n`` HANDSHAKE_SUCCEEDED events on a pyzmq monitor socket."""

@@ -390,13 +390,13 @@ def test_abrupt_disconnects_mid_frame(served: Served) -> None:
 
 
 def _buffered(z: Any) -> int:
-    with z.context._lock:
-        return sum(st.conn._decoder.buffered for st in z._streams)
+    with z.core.lock:
+        return sum(st.conn._decoder.buffered for st in z.core.streams)
 
 
 def _inbound(z: Any) -> int:
-    with z.context._lock:
-        return sum(len(st.pipe.inbound) for st in z._streams if st.pipe is not None)
+    with z.core.lock:
+        return sum(len(st.pipe.inbound) for st in z.core.streams if st.pipe is not None)
 
 
 @pytest.mark.parametrize("driver", DRIVERS)
@@ -465,8 +465,8 @@ def test_subscriber_that_never_reads_is_bounded(driver: str, pctx: zmq.Context) 
         for _ in range(20_000):  # 20 MB: far more than the stuck peer's buffers
             pub.send(payload, zmtp.DONTWAIT)
         assert time.monotonic() - t0 < 10.0
-        with pub.context._lock:
-            for st in pub._streams:
+        with pub.core.lock:
+            for st in pub.core.streams:
                 if st.pipe is not None:
                     assert len(st.pipe.outbound) <= 50
         got = 0

@@ -383,8 +383,8 @@ def test_libzmq_pings_are_answered(zctx: zmtp.Context, pctx: zmq.Context, pyzmq_
             p.connect(endpoint(z))
         p.send(b"hi")
         assert recv_one(z, multipart=True) == [b"hb", b"hi"]
-        with z.context._lock:
-            first = next(iter(z._streams))
+        with z.core.lock:
+            first = next(iter(z.core.streams))
         events: List[int] = []
         deadline = time.monotonic() + 0.8  # > 5 x the timeout
         while time.monotonic() < deadline:
@@ -392,8 +392,8 @@ def test_libzmq_pings_are_answered(zctx: zmtp.Context, pctx: zmq.Context, pyzmq_
             while mon.poll(0):
                 events.append(struct.unpack("=hi", mon.recv_multipart()[0])[0])
         assert zmq.EVENT_DISCONNECTED not in events, events
-        with z.context._lock:
-            assert z._streams == {first}, "the connection was replaced"
+        with z.core.lock:
+            assert z.core.streams == {first}, "the connection was replaced"
         z.send_multipart([b"hb", b"still here"])
         assert recv_one(p, zsock=z) == b"still here"
     finally:
@@ -414,11 +414,11 @@ def test_zmtp_pings_answered_by_libzmq(zctx: zmtp.Context, pctx: zmq.Context) ->
     z.send(b"hi")
     rid, body = recv_one(p, multipart=True, zsock=z)
     assert body == b"hi"
-    with z.context._lock:
-        first = next(iter(z._streams))
+    with z.core.lock:
+        first = next(iter(z.core.streams))
     pump(z, 0.7)
-    with z.context._lock:
-        assert z._streams == {first} and not first.closed, "dropped although libzmq answered PINGs"
+    with z.core.lock:
+        assert z.core.streams == {first} and not first.closed, "dropped although libzmq answered PINGs"
     p.send_multipart([rid, b"still here"])
     assert recv_one(z) == b"still here"
 
@@ -458,7 +458,7 @@ def test_peer_ttl_enforced(zctx: zmtp.Context) -> None:
         s.sendall(command(b"PING", struct.pack(">H", 3)))  # TTL 300 ms
         t0 = time.monotonic()
         s.settimeout(1.0)
-        flags, body = read_frame(s) if zctx._reactor.threaded else (4, b"\x04PONG")
+        flags, body = read_frame(s) if (zctx.driver == 'threaded') else (4, b"\x04PONG")
         assert body[:5] == b"\x04PONG"
         assert wait_eof(s, 2.0, pull)
         took = time.monotonic() - t0

@@ -260,7 +260,9 @@ def test_threads_on_either_end(driver: str) -> None:
 
         def producer() -> None:
             try:
-                push = ctx.socket(zmq.PUSH, sndhwm=10, sndtimeo=int(WAIT * 1000))
+                push = ctx.socket(zmq.PUSH)
+                push.sndhwm = 10
+                push.sndtimeo = int(WAIT * 1000)
                 push.connect("inproc://threads")
                 for i in range(n):
                     push.send(b"%d" % i)

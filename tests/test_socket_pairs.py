@@ -377,7 +377,7 @@ def test_zmtp_pull_fair_queues(h: Harness) -> None:
     for i, p in enumerate(pushes):
         for j in range(10):
             p.send_multipart([b"%d" % i, b"%d" % j])
-    h.wait(lambda: all(len(pp.inbound) == 10 for pp in pull._pattern.pipes), "both backlogs")
+    h.wait(lambda: all(len(pp.inbound) == 10 for pp in pull.core.pattern.pipes), "both backlogs")
     msgs = [h.recv(pull) for _ in range(20)]
     _assert_interleaved([m[0] for m in msgs])
     for i in range(2):  # each peer's order is kept
@@ -394,7 +394,7 @@ def test_zmtp_router_fair_queues(h: Harness) -> None:
     for d in dealers:
         for j in range(6):
             d.send(b"%d" % j)
-    h.wait(lambda: all(len(pp.inbound) == 6 for pp in router._pattern.pipes), "both backlogs")
+    h.wait(lambda: all(len(pp.inbound) == 6 for pp in router.core.pattern.pipes), "both backlogs")
     msgs = [h.recv(router) for _ in range(12)]
     _assert_interleaved([m[0] for m in msgs])
 

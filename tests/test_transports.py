@@ -26,7 +26,7 @@ def _exchange(zsock: zmtp.Socket, psock: zmq.Socket) -> None:
     """zmtp PUSH → pyzmq PULL or pyzmq PUSH → zmtp PULL, one message, with timeouts."""
     psock.rcvtimeo = zsock.rcvtimeo = 5000
     psock.sndtimeo = zsock.sndtimeo = 5000
-    if zsock.socket_type == zmtp.PUSH:
+    if zsock.type == zmtp.PUSH:
         zsock.send(b"hello")
         # with the blocking driver nothing moves between zmtp calls: keep calling in while waiting
         for _ in range(500):

@@ -7,8 +7,8 @@ compiled dependency.  The sans-IO protocol core is :mod:`zmtp.protocol`.
 from __future__ import annotations
 
 from .constants import *  # noqa: F403
-from .constants import Errno, Flag, PollEvent, SecurityMechanism, SocketOption, SocketType
-from .context import Context
+from .constants import Errno, Event, Flag, PollEvent, SecurityMechanism, SocketOption, SocketType
+from .context import Context, ContextOption, SyncContext
 from .error import (
     Again,
     ContextTerminated,
@@ -19,9 +19,10 @@ from .error import (
     ZMQVersionError,
     strerror,
 )
+from .message import Frame, Message, MessageTracker
 from .poll import Poller, select
 from .proxy import proxy, proxy_steerable
-from .socket import Frame, Message, Socket
+from .socket import Socket, SyncSocket
 
 __version__ = "0.1.0"
 #: The libzmq version we behave like (pyzmq's ``zmq.zmq_version()``).
@@ -47,8 +48,9 @@ def has(capability: str) -> bool:
 
 
 __all__ = [
-    "Context", "Socket", "Frame", "Message", "Poller", "select", "proxy", "proxy_steerable",
+    "Context", "SyncContext", "ContextOption", "Socket", "SyncSocket", "Frame", "Message", "MessageTracker",
+    "Poller", "select", "proxy", "proxy_steerable",
     "ZMQBaseError", "ZMQError", "Again", "ContextTerminated", "NotDone", "ZMQBindError", "ZMQVersionError",
-    "strerror", "Errno", "Flag", "PollEvent", "SecurityMechanism", "SocketOption", "SocketType",
+    "strerror", "Errno", "Event", "Flag", "PollEvent", "SecurityMechanism", "SocketOption", "SocketType",
     "zmq_version", "zmq_version_info", "pyzmq_version", "has", "__version__",
 ]

@@ -1,222 +1,354 @@
-"""``Context``: owns the reactor (and its thread), the lock, the sockets and the inproc names."""
+"""``Context``: pyzmq's context API, the face of an :class:`~zmtp.engine.Engine`.
+
+Lifetimes are pyzmq's: a socket dropped without ``close()`` is closed when collected (with its linger)
+and ``term()`` then returns; a context dropped without ``term()`` is destroyed; at interpreter exit,
+every context still alive is destroyed, so messages still queued are delivered within each socket's
+LINGER (default: forever, as libzmq) before the process ends.  ``Context.instance()`` in a forked child
+is a new context, and a context inherited through ``fork()`` never blocks the child.
+"""
 
 from __future__ import annotations
 
+import atexit
+import os
 import threading
-import time
-from typing import Any, Callable, Optional
+import warnings
+import weakref
+from typing import TYPE_CHECKING, Any, Dict, Generic, List, Optional, Type, Union, cast, overload
 
-from .constants import Errno
+from .constants import Errno, SocketOption
+from .core import SocketCore
+from .engine import BLOCKING, THREADED, Engine
 from .error import ZMQError
-from .reactor import Reactor
 from .socket import Socket
-from .transport.inproc import InprocLink
+from .sockopt import OPTION_NAMES
 
-#: Context options (pyzmq's numbering).
-IO_THREADS = 1
-MAX_SOCKETS = 2
-BLOCKY = 70
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+
+    _SocketType = TypeVar("_SocketType", bound=Socket[Any], covariant=True, default=Socket[bytes])
+else:
+    from typing import TypeVar
+
+    _SocketType = TypeVar("_SocketType", bound=Socket, covariant=True)
+
+_ContextType = TypeVar("_ContextType", bound="Context[Any]")
 
 
-class Context:
+class ContextOption:
+    """Context options (``ctx.set``/``ctx.get``), libzmq's numbers."""
+
+    IO_THREADS = 1
+    MAX_SOCKETS = 2
+    SOCKET_LIMIT = 3
+    THREAD_SCHED_POLICY = 4
+    MAX_MSGSZ = 5
+    MSG_T_SIZE = 6
+    THREAD_AFFINITY_CPU_ADD = 7
+    THREAD_AFFINITY_CPU_REMOVE = 8
+    THREAD_NAME_PREFIX = 9
+    IPV6 = 42
+    BLOCKY = 70
+
+
+_CONTEXT_OPTION_NAMES = {name.lower(): value for name, value in vars(ContextOption).items() if name.isupper()}
+#: Read-only context options and their values.
+_FIXED = {ContextOption.SOCKET_LIMIT: 65535, ContextOption.MSG_T_SIZE: 64}
+
+#: Every live context, for the exit handler and for fork.
+_LIVE: weakref.WeakSet[Context[Any]] = weakref.WeakSet()
+#: engine id -> context, for shadowing a socket by address.
+_BY_ENGINE: weakref.WeakValueDictionary[int, Context[Any]] = weakref.WeakValueDictionary()
+
+
+class Context(Generic[_SocketType]):
     """A ZeroMQ context: ``zmtp.Context()``.
 
-    ``driver="threaded"`` (the default) does all I/O in one background thread per context, as libzmq
-    does.  ``driver="blocking"`` (or ``io_threads=0``) runs no thread at all: I/O happens inside the
-    application's own ``send``/``recv``/``poll``/``close`` calls, so nothing moves between calls (a
-    message sent just before a long sleep waits until the next call; heartbeats and reconnects too).
+    ``driver="threaded"`` (the default) runs one background I/O thread that keeps connections moving
+    while the application computes; a thread that waits in ``recv``/``send``/``poll`` runs the I/O
+    itself meanwhile, so replies reach it without a thread switch.  ``driver="blocking"`` (or
+    ``io_threads=0``) starts no thread: I/O happens only inside the application's own zmtp calls (every
+    call, ``send`` included, moves pending I/O without waiting, at most once per millisecond).
     """
 
-    _instance: Optional[Context] = None
+    sockopts: Dict[int, Any]
+    _instance: Any = None
     _instance_lock = threading.Lock()
+    _instance_pid: Optional[int] = None
+    _shadow = False
+    _shadow_obj: Any = None
+    _warn_destroy_close = False
+    _repr_cls: Optional[str] = "zmtp.Context"
+    # a subclass sets its own socket class (pyzmq's pattern: ``class MyContext(zmq.Context[MySocket])``)
+    _socket_class: Type[_SocketType] = Socket  # type: ignore[assignment]
+    engine: Engine
+    _options: Dict[int, int]
+    _sockets: weakref.WeakSet[Socket[Any]]
 
-    def __init__(self, io_threads: int = 1, *, driver: Optional[str] = None, **kwargs: Any) -> None:
-        if driver is None:
-            driver = "blocking" if io_threads == 0 else "threaded"
-        if driver not in ("threaded", "blocking"):
-            raise ValueError(f"driver must be 'threaded' or 'blocking', not {driver!r}")
+    @overload
+    def __init__(self, io_threads: int = 1, *, driver: Optional[str] = None) -> None:
+        ...
+
+    @overload
+    def __init__(self, io_threads: Context[Any], /) -> None:
+        ...
+
+    @overload
+    def __init__(self, *, shadow: Union[Context[Any], int]) -> None:
+        ...
+
+    def __init__(
+        self,
+        io_threads: Union[int, Context[Any]] = 1,
+        *,
+        shadow: Union[Context[Any], int] = 0,
+        driver: Optional[str] = None,
+        **kwargs: Any,
+    ) -> None:
         d = self.__dict__
-        d["driver"] = driver
-        d["_lock"] = threading.Lock()
-        d["_reactor"] = Reactor(self._lock, threaded=driver == "threaded")
-        d["_sockets"] = set()
-        d["_lingering"] = set()
-        d["_inproc"] = {}
-        d["_inproc_pending"] = {}
-        d["_socket_defaults"] = {}
-        d["_terminated"] = False
-        #: Counts the application's waits (recv, send at HWM, poll): see Socket._pipe_outbound.
-        d["_wait_epoch"] = 0
-        d["_closed_cond"] = threading.Condition(self._lock)
-        d["_options"] = {IO_THREADS: io_threads, MAX_SOCKETS: 1023, BLOCKY: 1}
-        if driver == "threaded":
-            self._reactor.start_thread(f"zmtp-io-{id(self):x}")
+        if isinstance(io_threads, Context):
+            shadow = io_threads
+            io_threads = 1
+        if shadow:
+            d["_shadow"] = True
+            d["_shadow_obj"] = shadow
+            if isinstance(shadow, Context):
+                other: Optional[Context[Any]] = shadow
+            else:
+                other = _BY_ENGINE.get(int(shadow))
+            if other is None:
+                raise ZMQError(Errno.EFAULT, f"No zmtp context at address {shadow!r}")
+            d["engine"] = other.engine
+            d["sockopts"] = other.sockopts
+            d["_options"] = other._options
+            d["_sockets"] = other._sockets
+            return
+        if not isinstance(io_threads, int) or io_threads < 0:
+            raise ZMQError(Errno.EINVAL, "Invalid argument: io_threads must be >= 0")
+        if driver is None:
+            driver = BLOCKING if io_threads == 0 else THREADED
+        d["engine"] = Engine(driver)
+        d["sockopts"] = {}
+        d["_options"] = {ContextOption.IO_THREADS: io_threads, ContextOption.MAX_SOCKETS: 1023,
+                         ContextOption.BLOCKY: 1, ContextOption.IPV6: 0}
+        d["_sockets"] = weakref.WeakSet()
+        _LIVE.add(self)
+        _BY_ENGINE[id(self.engine)] = self
 
     @classmethod
-    def instance(cls, io_threads: int = 1) -> Context:
-        with cls._instance_lock:
-            if cls._instance is None or cls._instance.closed:
-                cls._instance = cls(io_threads)
-            return cls._instance
+    def for_engine_of(cls, core: SocketCore) -> Context[Any]:
+        """The context a socket core belongs to (for ``Socket.shadow(address)``)."""
+        for ctx in list(_LIVE):
+            if core in ctx.engine.cores:
+                return ctx
+        raise ZMQError(Errno.ENOTSOCK, "the socket's context is gone")
+
+    @property
+    def driver(self) -> str:
+        """"threaded" or "blocking" (see the class docstring)."""
+        return self.engine.driver
+
+    @classmethod
+    def instance(cls: Type[_ContextType], io_threads: int = 1) -> _ContextType:
+        """The process-wide context (a new one in a forked child, or after the last one was closed)."""
+        pid = os.getpid()
+        inst = cls._instance
+        if inst is None or cls._instance_pid != pid or inst.closed:
+            with cls._instance_lock:
+                inst = cls._instance
+                if inst is None or cls._instance_pid != pid or inst.closed:
+                    inst = cls(io_threads=io_threads)
+                    cls._instance = inst
+                    cls._instance_pid = pid
+        return cast(_ContextType, inst)
+
+    @classmethod
+    def shadow(cls: Type[_ContextType], address: Union[int, Context[Any]]) -> _ContextType:
+        """A second Context object over the same context (its ``underlying`` or itself)."""
+        return cls(shadow=address)
+
+    def __copy__(self: _ContextType, memo: Any = None) -> _ContextType:
+        return type(self).shadow(self.underlying)
+
+    __deepcopy__ = __copy__
 
     @property
     def closed(self) -> bool:
-        return self._terminated  # type: ignore[no-any-return]
+        """True once the context was terminated."""
+        return self.engine.terminated or self.engine.closed
 
     @property
     def underlying(self) -> int:
-        return id(self)
+        """An integer naming this context, for ``Context.shadow(address)``."""
+        return id(self.engine)
 
     def __repr__(self) -> str:
-        state = " terminated" if self._terminated else ""
-        return f"<zmtp.Context({self.driver}){state} {len(self._sockets)} sockets at {id(self):#x}>"
+        cls = type(self)
+        name = cls.__dict__.get("_repr_cls") or f"{cls.__module__}.{cls.__name__}"
+        n = len(self._sockets)
+        sockets = f"{n} socket{'s' if n != 1 else ''}" if n else ""
+        closed = " closed" if self.closed else ""
+        return f"<{name}({sockets}) at {id(self):#x}{closed}>"
 
-    def __enter__(self) -> Context:
+    def __enter__(self: _ContextType) -> _ContextType:
         return self
 
     def __exit__(self, *args: Any) -> None:
+        self.__dict__["_warn_destroy_close"] = True
         self.destroy()
 
     def __del__(self) -> None:
+        d = self.__dict__
+        engine = d.get("engine")
+        if engine is None or d.get("_shadow") or _exiting or engine.forked or self.closed:
+            return
         try:
-            if not self.__dict__.get("_terminated", True) and not self._sockets:
-                self.term()
+            warnings.warn(f"Unclosed context {self!r}", ResourceWarning, stacklevel=2, source=self)
+        except Exception:
+            pass
+        d["_warn_destroy_close"] = True
+        try:
+            self.destroy()
         except Exception:
             pass
 
-    # -- options -------------------------------------------------------------------------------
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name.startswith("_"):
-            object.__setattr__(self, name, value)
+    # -- options ---------------------------------------------------------------------------------
+    def __setattr__(self, key: str, value: Any) -> None:
+        if key in self.__dict__:
+            object.__setattr__(self, key, value)
             return
-        from .sockopt import OPTION_NAMES
+        for cls in type(self).__mro__:
+            if key in cls.__dict__ or key in getattr(cls, "__annotations__", {}):
+                object.__setattr__(self, key, value)
+                return
+        lower = key.lower()
+        if lower in _CONTEXT_OPTION_NAMES:
+            self.set(_CONTEXT_OPTION_NAMES[lower], value)
+            return
+        opt = OPTION_NAMES.get(lower)
+        if opt is None:
+            raise AttributeError(f"No such context or socket option: {key.upper()}")
+        self.sockopts[opt] = value
 
-        opt = OPTION_NAMES.get(name.lower())
-        if opt is not None and not name.startswith("_"):
-            self.setsockopt(opt, value)
-        else:
-            object.__setattr__(self, name, value)
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        lower = key.lower()
+        if lower in _CONTEXT_OPTION_NAMES:
+            return self.get(_CONTEXT_OPTION_NAMES[lower])
+        opt = OPTION_NAMES.get(lower)
+        if opt is None or opt not in self.sockopts:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {key!r}")
+        return self.sockopts[opt]
 
-    def __getattr__(self, name: str) -> Any:
-        from .sockopt import OPTION_NAMES
+    def __delattr__(self, key: str) -> None:
+        if key in self.__dict__:
+            del self.__dict__[key]
+            return
+        opt = OPTION_NAMES.get(key.lower())
+        if opt is None or opt not in self.sockopts:
+            raise AttributeError(key)
+        del self.sockopts[opt]
 
-        opt = OPTION_NAMES.get(name.lower()) if not name.startswith("_") else None
-        if opt is not None and opt in self._socket_defaults:
-            return self._socket_defaults[opt]
-        raise AttributeError(f"'Context' object has no attribute {name!r}")
+    def setsockopt(self, opt: int, value: Any) -> None:
+        """A default option for sockets created from now on (pyzmq's ``ctx.linger = 0``); it applies
+        only to socket types that have the option."""
+        self.sockopts[int(opt)] = value
 
-    def setsockopt(self, option: int, value: Any) -> None:
-        """Set a default option for sockets created from now on (pyzmq's ``ctx.linger = 0``)."""
-        self._socket_defaults[int(option)] = value
+    def getsockopt(self, opt: int) -> Any:
+        return self.sockopts[int(opt)]
 
-    def getsockopt(self, option: int) -> Any:
-        if option in self._socket_defaults:
-            return self._socket_defaults[option]
-        raise ZMQError(Errno.EINVAL)
-
-    def set(self, option: int, value: int) -> None:
-        """Context options (IO_THREADS, MAX_SOCKETS, BLOCKY): stored, mostly advisory."""
-        self._options[int(option)] = value
+    def set(self, option: int, optval: int) -> None:
+        """Context options: IO_THREADS, MAX_SOCKETS, BLOCKY, IPV6 (stored; zmtp runs one I/O thread)."""
+        option = int(option)
+        if option in _FIXED or option not in vars(ContextOption).values():
+            raise ZMQError(Errno.EINVAL)
+        if not isinstance(optval, int) or optval < 0 and option != ContextOption.THREAD_SCHED_POLICY:
+            raise ZMQError(Errno.EINVAL)
+        self._options[option] = optval
 
     def get(self, option: int) -> int:
+        option = int(option)
+        if option in _FIXED:
+            return _FIXED[option]
         try:
-            return self._options[int(option)]  # type: ignore[no-any-return]
+            return self._options[option]
         except KeyError:
             raise ZMQError(Errno.EINVAL) from None
 
-    # -- sockets -------------------------------------------------------------------------------
-    def socket(
-        self, socket_type: int, socket_class: Optional[Callable[..., Socket]] = None, **kwargs: Any
-    ) -> Socket:
-        self._check_alive()
-        cls = socket_class or Socket
-        sock = cls(self, socket_type)
-        for name, value in kwargs.items():
-            setattr(sock, name, value)
-        with self._lock:
-            self._sockets.add(sock)
-        return sock
+    # -- sockets ---------------------------------------------------------------------------------
+    def socket(self, socket_type: int, socket_class: Optional[Type[Any]] = None, **kwargs: Any) -> _SocketType:
+        """A new socket of ``socket_type`` (``zmtp.REQ`` ...); ``kwargs`` go to the socket class."""
+        if self.closed:
+            raise ZMQError(Errno.ENOTSUP)
+        cls = socket_class if socket_class is not None else self._socket_class
+        if len(self.engine.cores) >= self._options[ContextOption.MAX_SOCKETS]:
+            raise ZMQError(Errno.EMFILE, "Too many open files: MAX_SOCKETS reached")
+        sock = cls(self, socket_type, **kwargs)
+        self._sockets.add(sock)
+        return cast(_SocketType, sock)
 
-    def _check_alive(self) -> None:
-        if self._terminated:
-            raise ZMQError(Errno.ETERM)
-
-    def _socket_closed(self, sock: Socket) -> None:
-        self._sockets.discard(sock)
-        self._lingering.discard(sock)
-        self._closed_cond.notify_all()
-
-    def _socket_lingering(self, sock: Socket) -> None:
-        self._lingering.add(sock)
-
-    def _run_until(self, done: Callable[[], bool], deadline: Optional[float]) -> None:
-        """Blocking driver: turn the crank (lock held) until ``done()`` or the deadline."""
-        reactor = self._reactor
-        while not done():
-            timeout = None if deadline is None else deadline - time.monotonic()
-            if timeout is not None and timeout <= 0:
-                return
-            if reactor.threaded or reactor.running:
-                self._closed_cond.wait(timeout)
-            else:
-                reactor.run_once(timeout if timeout is None else min(timeout, 0.1))
+    def _rm_socket(self, socket: Any) -> None:
+        """pyzmq's hook: forget a closed socket."""
+        self._sockets.discard(socket)
 
     def term(self) -> None:
-        """Terminate: blocked calls in other threads raise ContextTerminated; waits for every socket
-        to be closed and for lingering messages to be sent (as libzmq's zmq_ctx_term)."""
-        with self._lock:
-            if self._terminated and self._reactor.closed:
-                return
-            self.__dict__["_terminated"] = True
-            for sock in list(self._sockets):
-                sock._cond.notify_all()
-                for watcher in sock._watchers:
-                    watcher.notify()
-            # blocking driver: a thread waiting inside the reactor's select must see it too
-            self._reactor.wake()
-            self._run_until(lambda: not self._sockets, None)
-            self._reactor.stop()
+        """Terminate: calls blocked in other threads raise ContextTerminated; then wait until every
+        socket is closed and its queued messages are sent or its linger expired (``zmq_ctx_term``)."""
+        self.engine.term()
         if Context._instance is self:
             Context._instance = None
 
     def destroy(self, linger: Optional[int] = None) -> None:
-        """Close every socket (with ``linger`` if given), then terminate."""
+        """Close every open socket (with ``linger`` ms if given), then terminate.  Not thread-safe:
+        sockets in use by other threads are closed under them."""
+        if self.closed:
+            return
         for sock in list(self._sockets):
             if not sock.closed:
+                if self._warn_destroy_close:
+                    try:
+                        warnings.warn(f"Destroying context with unclosed socket {sock!r}", ResourceWarning,
+                                      stacklevel=3, source=sock)
+                    except Exception:
+                        pass
                 sock.close(linger=linger)
-        self.term()
+        # sockets whose facade is gone but which are not closed yet (collected in a cycle, shadows)
+        self.engine.destroy(linger)
+        if Context._instance is self:
+            Context._instance = None
 
-    # -- inproc --------------------------------------------------------------------------------
-    def _inproc_bind(self, sock: Socket, name: str) -> None:
-        if name in self._inproc:
-            raise ZMQError(Errno.EADDRINUSE, f"Address already in use: inproc://{name}")
-        self._inproc[name] = sock
-        for link in self._inproc_pending.pop(name, []):
-            if not link.closed:
-                if link.join(sock):
-                    sock._inproc_links.add(link)  # closing the binder closes the link
-                else:
-                    link.close()
 
-    def _inproc_unbind(self, sock: Socket, name: str) -> None:
-        """Forget the name; links already joined stay up, as libzmq keeps established inproc pipes."""
-        if self._inproc.get(name) is sock:
-            del self._inproc[name]
+SyncContext = Context
 
-    def _inproc_connect(self, link: InprocLink, name: str) -> None:
-        binder = self._inproc.get(name)
-        if binder is None:
-            self._inproc_pending.setdefault(name, []).append(link)
-            return
-        if not link.join(binder):
-            link.close()
-            return
-        binder._inproc_links.add(link)
+_exiting = False
 
-    def _inproc_forget(self, link: InprocLink) -> None:
-        for links in self._inproc_pending.values():
-            if link in links:
-                links.remove(link)
-        if link.binder is not None:
-            link.binder._inproc_links.discard(link)
 
+def _at_exit() -> None:
+    """Deliver what is still queued before the process ends: destroy every live context (each socket
+    keeps its own linger), while the I/O threads still run (they are daemons, so the interpreter
+    would otherwise stop them mid-write)."""
+    global _exiting
+    _exiting = True
+    contexts: List[Context[Any]] = [c for c in list(_LIVE) if not c.closed and not c.engine.forked]
+    for ctx in contexts:
+        try:
+            ctx.destroy()
+        except Exception:
+            pass
+
+
+atexit.register(_at_exit)
+
+
+def _after_fork_in_child() -> None:
+    Context._instance = None
+    Context._instance_pid = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+_ = SocketOption
+
+__all__ = ["Context", "SyncContext", "ContextOption"]

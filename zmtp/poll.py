@@ -1,10 +1,12 @@
 """``Poller`` and ``select``: wait for readiness on zmtp sockets and plain file descriptors.
 
-A zmtp socket has no file descriptor, so a waiting poller registers a *watcher* with each socket;
-the socket notifies it whenever its state may have changed.  Sockets of one threaded context with no
-plain descriptors wait on a condition of that context; otherwise the watcher is a socket pair the
-poller selects on together with the plain descriptors.  With the blocking driver the poller turns
-the reactor itself while it waits.
+Sockets of one context and no plain descriptors: the poll is one :meth:`~zmtp.reactor.Reactor.wait`
+of that context's reactor, so the polling thread runs the I/O itself (leader/follower) and sees its
+sockets become ready with no thread switch.
+
+Anything else (several contexts, or sockets with plain file descriptors or objects with ``fileno()``):
+each socket notifies a socket pair the poller selects on together with the plain descriptors, while the
+contexts' I/O threads (or, for blocking-driver contexts, the poller itself now and then) move the I/O.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import threading
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
-from .constants import PollEvent
+from .constants import Errno, PollEvent
+from .core import SocketCore
+from .error import ContextTerminated, ZMQError
 from .socket import Socket
 
 POLLIN = int(PollEvent.POLLIN)
@@ -23,19 +27,9 @@ POLLOUT = int(PollEvent.POLLOUT)
 POLLERR = int(PollEvent.POLLERR)
 
 
-class _CondWatcher:
-    __slots__ = ("cond", "fired")
-
-    def __init__(self, cond: threading.Condition) -> None:
-        self.cond = cond
-        self.fired = False
-
-    def notify(self) -> None:
-        self.fired = True
-        self.cond.notify_all()
-
-
 class _PipeWatcher:
+    """A socket pair a zmtp socket can wake: readable once notified, until reset."""
+
     __slots__ = ("r", "w", "fired", "lock")
 
     def __init__(self) -> None:
@@ -76,7 +70,11 @@ def _fileno(obj: Any) -> int:
 
 
 class Poller:
-    """pyzmq's ``zmq.Poller``: ``register``, ``modify``, ``unregister``, ``poll(timeout_ms)``."""
+    """pyzmq's ``zmq.Poller``: ``register``, ``modify``, ``unregister``, ``poll(timeout_ms)``.
+
+    Registered objects are zmtp sockets, integer file descriptors, or objects with ``fileno()``;
+    ``poll`` reports each as it was registered (the int for an int, the object for an object).
+    """
 
     def __init__(self) -> None:
         self.sockets: List[Tuple[Any, int]] = []
@@ -87,6 +85,7 @@ class Poller:
         return socket in self._map
 
     def register(self, socket: Any, flags: int = POLLIN | POLLOUT) -> None:
+        """Watch ``socket`` for ``flags`` (0 unregisters it)."""
         if flags:
             if socket in self._map:
                 self.sockets[self._map[socket]] = (socket, flags)
@@ -97,9 +96,11 @@ class Poller:
             self.unregister(socket)
 
     def modify(self, socket: Any, flags: int = POLLIN | POLLOUT) -> None:
+        """Change the flags of a registered socket."""
         self.register(socket, flags)
 
     def unregister(self, socket: Any) -> None:
+        """Stop watching ``socket`` (KeyError if it was not registered)."""
         idx = self._map.pop(socket)
         self.sockets.pop(idx)
         for s, i in list(self._map.items()):
@@ -107,124 +108,107 @@ class Poller:
                 self._map[s] = i - 1
 
     def __del__(self) -> None:
-        if self._pipe_watcher is not None:
+        watcher = self.__dict__.get("_pipe_watcher")
+        if watcher is not None:
             try:
-                self._pipe_watcher.close()
+                watcher.close()
             except Exception:
                 pass
 
     def poll(self, timeout: Optional[float] = None) -> List[Tuple[Any, int]]:
-        """Wait up to ``timeout`` milliseconds (None or negative: forever) for any registered event."""
+        """Wait up to ``timeout`` milliseconds (None or negative: forever) for a registered event.
+
+        Returns ``[(socket_or_fd, events)]`` for what is ready (empty at the timeout).
+        """
         deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout / 1000.0
-        zsocks = [(s, f) for s, f in self.sockets if isinstance(s, Socket)]
-        fds = [(s, f) for s, f in self.sockets if not isinstance(s, Socket)]
-        contexts = {id(s.context): s.context for s, _ in zsocks}
-        if len(contexts) == 1 and not fds:
-            ctx = next(iter(contexts.values()))
-            return self._poll_one_context(ctx, zsocks, deadline)
+        zsocks: List[Tuple[Socket[Any], int]] = []
+        fds: List[Tuple[Any, int]] = []
+        for s, f in self.sockets:
+            (zsocks if isinstance(s, Socket) else fds).append((s, f))
+        engines = {id(s.context.engine) for s, _ in zsocks}
+        if len(engines) == 1 and not fds:
+            return self._poll_one_engine(zsocks, deadline)
         return self._poll_mixed(zsocks, fds, deadline)
 
     @staticmethod
-    def _ready(zsocks: List[Tuple[Socket, int]]) -> List[Tuple[Any, int]]:
-        out = []
+    def _ready(zsocks: List[Tuple[Socket[Any], int]]) -> List[Tuple[Any, int]]:
+        out: List[Tuple[Any, int]] = []
         for s, flags in zsocks:
-            if s.closed:
-                out.append((s, POLLERR))
-                continue
-            mask = s._events() & flags
+            core = s.core
+            if core.closed:
+                raise ZMQError(Errno.ENOTSOCK)
+            mask = core.events() & flags
             if mask:
                 out.append((s, mask))
         return out
 
-    def _poll_one_context(
-        self, ctx: Any, zsocks: List[Tuple[Socket, int]], deadline: Optional[float]
+    def _poll_one_engine(
+        self, zsocks: List[Tuple[Socket[Any], int]], deadline: Optional[float]
     ) -> List[Tuple[Any, int]]:
-        with ctx._lock:
-            ready = self._ready(zsocks)
-            if ready or (deadline is not None and deadline <= time.monotonic()):
-                return ready
-            reactor = ctx._reactor
-            watcher = _CondWatcher(threading.Condition(ctx._lock))
-            for s, _ in zsocks:
-                s._watchers.append(watcher)
-            try:
-                while True:
-                    if ctx._terminated:
-                        from .error import ContextTerminated
+        engine = zsocks[0][0].context.engine
+        cores: List[SocketCore] = [s.core for s, _ in zsocks]
+        ready: List[Tuple[Any, int]] = []
 
-                        raise ContextTerminated()
-                    timeout = None if deadline is None else deadline - time.monotonic()
-                    if timeout is not None and timeout <= 0:
-                        return []
-                    watcher.fired = False
-                    ctx._wait_epoch += 1
-                    if reactor.threaded or reactor.running:
-                        watcher.cond.wait(timeout)
-                    else:
-                        reactor.run_once(timeout)
-                    ready = self._ready(zsocks)
-                    if ready:
-                        return ready
-            finally:
-                for s, _ in zsocks:
-                    try:
-                        s._watchers.remove(watcher)
-                    except ValueError:
-                        pass
+        def done() -> bool:
+            if engine.terminated:
+                raise ContextTerminated()
+            ready[:] = self._ready(zsocks)
+            return bool(ready)
+
+        with engine.lock:
+            if engine.driver == "blocking":
+                engine.reactor.turn_if_idle()
+            engine.reactor.wait(done, deadline, cores)
+        return ready
 
     def _poll_mixed(
-        self, zsocks: List[Tuple[Socket, int]], fds: List[Tuple[Any, int]], deadline: Optional[float]
+        self, zsocks: List[Tuple[Socket[Any], int]], fds: List[Tuple[Any, int]], deadline: Optional[float]
     ) -> List[Tuple[Any, int]]:
         if self._pipe_watcher is None:
             self._pipe_watcher = _PipeWatcher()
         watcher = self._pipe_watcher
         watcher.reset()
         for s, _ in zsocks:
-            with s.context._lock:
-                s._watchers.append(watcher)
-        blocking_ctx = [s.context for s, _ in zsocks if not s.context._reactor.threaded]
+            with s.core.lock:
+                s.core.watchers.append(watcher)
+        blocking = {id(s.context.engine): s.context.engine for s, _ in zsocks if s.context.engine.driver == "blocking"}
         try:
             while True:
                 ready: List[Tuple[Any, int]] = []
                 for s, flags in zsocks:
-                    with s.context._lock:
+                    with s.core.lock:
+                        if s.core.terminated():
+                            raise ContextTerminated()
                         ready.extend(self._ready([(s, flags)]))
                 rlist = [_fileno(o) for o, f in fds if f & POLLIN]
                 wlist = [_fileno(o) for o, f in fds if f & POLLOUT]
                 xlist = [_fileno(o) for o, f in fds if f & POLLERR]
                 timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-                if not ready:
-                    for s, _ in zsocks:
-                        s.context._wait_epoch += 1
                 if ready:
                     timeout = 0.0
-                elif blocking_ctx:
+                elif blocking:
+                    # blocking-driver contexts move only when someone turns them: do it now and then
                     timeout = 0.01 if timeout is None else min(timeout, 0.01)
-                    for ctx in blocking_ctx:
-                        with ctx._lock:
-                            if not ctx._reactor.running:
-                                ctx._reactor.run_once(0)
+                    for engine in blocking.values():
+                        with engine.lock:
+                            engine.reactor.run_pending()
                 r, w, x = _select.select(rlist + [watcher.r.fileno()], wlist, xlist, timeout)
                 if watcher.r.fileno() in r:
                     watcher.reset()
                 for o, f in fds:
                     fd = _fileno(o)
-                    mask = (
-                        (POLLIN if fd in r else 0) | (POLLOUT if fd in w else 0) | (POLLERR if fd in x else 0)
-                    )
+                    mask = (POLLIN if fd in r else 0) | (POLLOUT if fd in w else 0) | (POLLERR if fd in x else 0)
                     if mask & f:
                         ready.append((o, mask & f))
-                if ready or (deadline is not None and time.monotonic() >= deadline):
-                    if not ready:
-                        for s, flags in zsocks:
-                            with s.context._lock:
-                                ready.extend(self._ready([(s, flags)]))
+                if ready:
                     return ready
+                if deadline is not None and time.monotonic() >= deadline:
+                    return []
         finally:
             for s, _ in zsocks:
-                with s.context._lock:
+                with s.core.lock:
                     try:
-                        s._watchers.remove(watcher)
+                        s.core.watchers.remove(watcher)
                     except ValueError:
                         pass
 
@@ -232,12 +216,10 @@ class Poller:
 def select(
     rlist: List[Any], wlist: List[Any], xlist: List[Any], timeout: Optional[float] = None
 ) -> Tuple[List[Any], List[Any], List[Any]]:
-    """pyzmq's ``zmq.select``: timeout in seconds (None: forever)."""
+    """pyzmq's ``zmq.select``: like ``select.select`` over zmtp sockets and fds; timeout in seconds."""
     poller = Poller()
     for s in set(rlist) | set(wlist) | set(xlist):
-        flags = (
-            (POLLIN if s in rlist else 0) | (POLLOUT if s in wlist else 0) | (POLLERR if s in xlist else 0)
-        )
+        flags = (POLLIN if s in rlist else 0) | (POLLOUT if s in wlist else 0) | (POLLERR if s in xlist else 0)
         poller.register(s, flags)
     events = dict(poller.poll(None if timeout is None else timeout * 1000))
     return (
@@ -245,3 +227,6 @@ def select(
         [s for s in wlist if events.get(s, 0) & POLLOUT],
         [s for s in xlist if events.get(s, 0) & POLLERR],
     )
+
+
+__all__ = ["Poller", "select", "POLLIN", "POLLOUT", "POLLERR"]

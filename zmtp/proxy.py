@@ -7,7 +7,7 @@ XPUB/XSUB pairs because they are ordinary messages there.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from .constants import PollEvent
 from .poll import Poller
@@ -16,7 +16,7 @@ from .socket import Socket
 _POLLIN = int(PollEvent.POLLIN)
 
 
-def proxy(frontend: Socket, backend: Socket, capture: Optional[Socket] = None) -> None:
+def proxy(frontend: Socket[Any], backend: Socket[Any], capture: Optional[Socket[Any]] = None) -> None:
     poller = Poller()
     poller.register(frontend, _POLLIN)
     if backend is not frontend:
@@ -29,7 +29,7 @@ def proxy(frontend: Socket, backend: Socket, capture: Optional[Socket] = None) -
             _forward(backend, frontend, capture)
 
 
-def _forward(src: Socket, dst: Socket, capture: Optional[Socket]) -> None:
+def _forward(src: Socket[Any], dst: Socket[Any], capture: Optional[Socket[Any]]) -> None:
     from .constants import DONTWAIT
     from .error import Again
 
@@ -43,8 +43,8 @@ def _forward(src: Socket, dst: Socket, capture: Optional[Socket]) -> None:
         dst.send_multipart(msg)
 
 
-def proxy_steerable(frontend: Socket, backend: Socket, capture: Optional[Socket] = None,
-                    control: Optional[Socket] = None) -> None:
+def proxy_steerable(frontend: Socket[Any], backend: Socket[Any], capture: Optional[Socket[Any]] = None,
+                    control: Optional[Socket[Any]] = None) -> None:
     """Like :func:`proxy`; ``control`` accepts TERMINATE (PAUSE/RESUME are not implemented)."""
     if control is None:
         proxy(frontend, backend, capture)

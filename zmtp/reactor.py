@@ -1,18 +1,28 @@
-"""The I/O reactor both drivers share: a selector, timers, and a way to wake it.
+"""The I/O reactor: a selector, timers, a wake-up, and the one wait loop every blocking call uses.
 
-Everything the reactor touches (streams, pipes, patterns) is guarded by the context's lock.  The
-reactor releases it only while it waits in ``select``; callbacks run with it held.
+Everything the reactor touches (streams, pipes, patterns, socket cores) is guarded by one lock, the
+context's.  The reactor releases it only while some thread waits in ``select``; callbacks run with it
+held.
 
-Two drivers turn the same crank (:meth:`Reactor.run_once`):
+**Leader/follower.**  Whichever thread needs progress runs the selector itself: a thread blocked in
+``recv``, ``send``, ``poll`` or ``Poller.poll`` becomes the *leader* and dispatches I/O and timers in
+its own stack, so a reply is read, decoded and handed over in the thread that asked for it, with no
+thread switch (the classic threaded design costs two switches per round trip: I/O thread wakes up,
+then wakes the application).  Other threads that wait meanwhile are *followers*: they sleep on their
+own :class:`Waiter` until the leader's dispatch signals a socket they watch, or until the leader steps
+down and hands the selector to the first of them.
 
-* the **threaded** driver (the default) runs it forever in one background thread per context, as
-  libzmq's I/O thread does, so connects, reconnects, accepts, heartbeats and the delivery of messages
-  the application sent and forgot all happen while the application sleeps or computes;
-* the **blocking** driver has no thread at all: the application's own calls (``send``, ``recv``,
-  ``poll``) run it while they wait.  Nothing happens between calls.
+The background I/O thread of the threaded driver is the follower of last resort: it leads only when no
+application thread does, so connects, reconnects, accepts, heartbeats and messages sent and forgotten
+keep moving while the application computes or sleeps.  When an application thread starts waiting while
+the I/O thread leads, it asks for the selector (a byte on the wake-up socket pair) and the I/O thread
+steps aside after its current turn.  When an application leader steps down, the I/O thread does not take
+over at once: it waits :data:`IDLE_GRACE` seconds (less when a timer is due sooner, not at all when
+output is pending), because an application in a request/reply or receive loop comes back at once and
+would otherwise pay a hand-over on every call.
 
-Other threads never modify the selector: they queue a call with :meth:`call_soon` (which wakes the
-reactor through a socket pair) so registration changes happen in the thread that selects.
+The **blocking driver** is the same machinery without the I/O thread: only the application's own calls
+turn the crank.
 """
 
 from __future__ import annotations
@@ -23,12 +33,26 @@ import selectors
 import socket
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from collections import deque
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Protocol, Tuple
 
 Callback = Callable[[], None]
 
 READ = selectors.EVENT_READ
 WRITE = selectors.EVENT_WRITE
+
+#: How long the I/O thread lets an application thread keep the selector after that thread stopped
+#: waiting, before it takes the selector back (seconds).  Background I/O (accepts, reads for nobody
+#: waiting) is delayed by at most this much; pending output and timers never wait for it.
+IDLE_GRACE = 0.002
+
+#: The size of the one receive buffer every stream of a reactor reads into.
+RECV_BUFFER_SIZE = 1 << 18
+#: ``Reactor.leader`` when no thread runs the selector.
+_NOBODY = 0
+#: The longest the parked I/O thread sleeps before looking whether the application left the selector.
+_MAX_PARK = 0.1
+_FAR = float("inf")
 
 
 class Handler:
@@ -42,50 +66,110 @@ class Handler:
 
 
 class Timer:
-    """A cancellable one-shot timer."""
+    """A one-shot timer.  ``cancel()`` drops the callback (and what it holds) at once."""
 
-    __slots__ = ("deadline", "callback", "cancelled")
+    __slots__ = ("deadline", "callback")
 
-    def __init__(self, deadline: float, callback: Callback) -> None:
+    def __init__(self, deadline: float, callback: Optional[Callback]) -> None:
         self.deadline = deadline
         self.callback = callback
-        self.cancelled = False
+
+    @property
+    def cancelled(self) -> bool:
+        return self.callback is None
 
     def cancel(self) -> None:
-        self.cancelled = True
+        # The heap entry stays until its deadline or the next compaction, but it no longer keeps a
+        # stream, its connection and their buffers alive (a cancelled handshake timer used to hold a
+        # closed stream's half-received frame for the whole HANDSHAKE_IVL).
+        self.callback = None
+
+
+class Waiter:
+    """One waiting thread: a condition on the reactor's lock, and whether it was notified."""
+
+    __slots__ = ("cond", "fired")
+
+    def __init__(self, lock: Any) -> None:
+        self.cond = threading.Condition(lock)
+        self.fired = False
+
+    def notify(self) -> None:
+        self.fired = True
+        self.cond.notify()
+
+
+class Watchable(Protocol):
+    """What a waiting thread registers its :class:`Waiter` with (a socket core)."""
+
+    watchers: List[Any]
 
 
 class Reactor:
-    def __init__(self, lock: threading.Lock, threaded: bool) -> None:
+    """Selector, timers and leadership for one context.
+
+    ``threaded``: start an I/O thread with :meth:`start_thread` (the threaded driver); otherwise only
+    the application's own waits run the selector (the blocking driver).
+    """
+
+    def __init__(self, lock: Any, threaded: bool) -> None:
         self.lock = lock
         self.threaded = threaded
         self.selector = selectors.DefaultSelector()
+        # epoll and kqueue see registrations made while another thread waits in them; poll and select
+        # work on a snapshot, so a registration change must then wake the selecting thread.
+        self._live_registration = isinstance(
+            self.selector, tuple(getattr(selectors, n) for n in ("EpollSelector", "KqueueSelector", "DevpollSelector")
+                                 if hasattr(selectors, n))
+        )
         self._timers: List[Tuple[float, int, Timer]] = []
+        self._pushes = 0
         self._seq = itertools.count()
-        self._soon: List[Callback] = []
+        self._soon: Deque[Callback] = deque()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._woken = False
         self.selector.register(self._wake_r, READ, None)
         self._masks: Dict[int, int] = {}
+        self._writers = 0
         #: One receive buffer for every stream this reactor reads (reads happen under the lock).
-        self.recv_buffer = memoryview(bytearray(1 << 18))
+        self.recv_buffer = memoryview(bytearray(RECV_BUFFER_SIZE))
         #: True while run_once dispatches I/O and timers (the lock is held throughout).
         self.dispatching = False
+        #: True while some thread is inside ``select`` (with the lock released).
+        self.selecting = False
         #: Wake-ups for blocked callers, collected while dispatching and delivered once at its end, just
         #: before the lock is released: a woken thread then finds the lock free instead of waking only
         #: to block on it again (a costly extra context switch per message on a shared core).
         self.pending_wakeups: Dict[int, Callback] = {}
+        #: The thread ident of the thread running the selector loop now (0: nobody).
+        self.leader = _NOBODY
+        #: Threads waiting for a signal or for the selector, oldest first.
+        self.followers: Deque[Waiter] = deque()
+        #: Counts application waits: lets a sender tell request/reply traffic from a stream of sends.
+        self.wait_epoch = 0
         self._thread: Optional[threading.Thread] = None
+        self._thread_ident = _NOBODY
+        self._io_cond = threading.Condition(lock)
+        self._handover = False
+        self._released_at = 0.0
+        self._io_wake_at = _FAR
         self._stopping = False
-        #: True while some thread is inside run_once (blocking driver: only one may turn the crank).
-        self.running = False
+        self._last_turn = 0.0
         self.closed = False
 
-    # -- registration (reactor thread, or any thread under the lock in blocking mode) -------------
+    @property
+    def io_thread_ident(self) -> int:
+        """The I/O thread's ident (0 without one)."""
+        return self._thread_ident
+
+    # -- registration ---------------------------------------------------------------------------
     def set_interest(self, sock: socket.socket, handler: Handler, mask: int) -> None:
+        """Watch ``sock`` for ``mask`` (READ|WRITE; 0 stops watching).  Lock held, any thread."""
         fd = sock.fileno()
+        if fd < 0:
+            return
         old = self._masks.get(fd, 0)
         if mask == old:
             return
@@ -98,41 +182,79 @@ class Reactor:
         else:
             self.selector.modify(sock, mask, handler)
             self._masks[fd] = mask
+        self._writers += bool(mask & WRITE) - bool(old & WRITE)
+        if self.selecting and not self._live_registration:
+            self.wake()
+        elif mask & WRITE and not old & WRITE:
+            self._kick()
 
     def forget(self, sock: socket.socket) -> None:
+        """Stop watching ``sock`` (before closing it)."""
         try:
             fd = sock.fileno()
         except OSError:
             return
-        if fd >= 0 and self._masks.pop(fd, 0):
+        if fd < 0:
+            return
+        old = self._masks.pop(fd, 0)
+        if old:
+            self._writers -= bool(old & WRITE)
             try:
                 self.selector.unregister(sock)
             except (KeyError, ValueError):
                 pass
 
-    def call_later(self, delay: float, callback: Callback) -> Timer:
-        timer = Timer(time.monotonic() + delay, callback)
-        heapq.heappush(self._timers, (timer.deadline, next(self._seq), timer))
-        if self.threaded and threading.current_thread() is not self._thread:
-            self.wake()
+    # -- time and deferred calls ----------------------------------------------------------------
+    def call_at(self, deadline: float, callback: Callback) -> Timer:
+        """Run ``callback`` (lock held, in whichever thread leads) at ``deadline`` (monotonic)."""
+        timer = Timer(deadline, callback)
+        self._pushes += 1
+        if not self._pushes & 1023:
+            self._compact_timers()
+        timers = self._timers
+        first = not timers or deadline < timers[0][0]
+        heapq.heappush(timers, (deadline, next(self._seq), timer))
+        if first:
+            # the leader (or the parked I/O thread) computed its timeout from a later deadline
+            if self.selecting:
+                self.wake()
+            elif self.leader == _NOBODY and self._thread is not None:
+                self._io_cond.notify()
         return timer
 
-    def call_at(self, deadline: float, callback: Callback) -> Timer:
-        timer = Timer(deadline, callback)
-        heapq.heappush(self._timers, (deadline, next(self._seq), timer))
-        if self.threaded and threading.current_thread() is not self._thread:
-            self.wake()
-        return timer
+    def call_later(self, delay: float, callback: Callback) -> Timer:
+        return self.call_at(time.monotonic() + delay, callback)
+
+    def _compact_timers(self) -> None:
+        """Drop cancelled entries once they are most of the heap (connection churn cancels many)."""
+        live = [t for t in self._timers if t[2].callback is not None]
+        if len(live) * 2 < len(self._timers):
+            heapq.heapify(live)
+            self._timers = live
 
     def call_soon(self, callback: Callback) -> None:
-        """Run ``callback`` in the reactor (under the lock) as soon as possible."""
+        """Run ``callback`` (lock held) in the reactor as soon as possible.  Lock held."""
         self._soon.append(callback)
-        if self.threaded:
-            if threading.current_thread() is not self._thread:
-                self.wake()
-        # blocking driver: the next run_once runs it
+        self._kick()
+
+    def call_soon_threadsafe(self, callback: Callback) -> None:
+        """As :meth:`call_soon`, from a thread that may not hold the lock (a ``__del__``).
+
+        ``deque.append`` is atomic; the wake-up byte interrupts a selecting leader, and a parked I/O
+        thread sees it within its park interval.
+        """
+        self._soon.append(callback)
+        self.wake()
+
+    def _kick(self) -> None:
+        """Make sure somebody runs the loop soon: wake the selecting leader, or the parked I/O thread."""
+        if self.selecting:
+            self.wake()
+        elif self.leader == _NOBODY and self._thread is not None:
+            self._io_cond.notify()
 
     def wake(self) -> None:
+        """Interrupt a ``select`` in progress (or the next one)."""
         if not self._woken:
             self._woken = True
             try:
@@ -140,28 +262,30 @@ class Reactor:
             except OSError:
                 pass
 
-    def in_reactor_thread(self) -> bool:
-        return not self.threaded or threading.current_thread() is self._thread
-
     # -- the crank ------------------------------------------------------------------------------
     def run_once(self, timeout: Optional[float]) -> None:
         """Wait up to ``timeout`` seconds (None: forever) for I/O or timers, then handle them.
 
-        Called with the lock held; releases it while waiting.
+        Called with the lock held by the leader; releases it while waiting in ``select``.
         """
         if self._soon:
             self._run_soon()
         timers = self._timers
+        while timers and timers[0][2].callback is None:
+            heapq.heappop(timers)
         if timers:
             delay = max(0.0, timers[0][0] - time.monotonic())
             timeout = delay if timeout is None else min(timeout, delay)
-        self.running = True
+        if self._soon:
+            timeout = 0.0
+        self.selecting = True
         self.lock.release()
         try:
             ready = self.selector.select(timeout)
         finally:
             self.lock.acquire()
-            self.running = False
+            self.selecting = False
+        self._last_turn = time.monotonic()
         self.dispatching = True
         try:
             self._dispatch(ready)
@@ -174,16 +298,17 @@ class Reactor:
                     wakeup()
 
     def _dispatch(self, ready: List[Tuple[selectors.SelectorKey, int]]) -> None:
+        masks = self._masks
         for key, mask in ready:
             handler = key.data
             if handler is None:
                 self._drain_wake()
                 continue
-            if key.fd not in self._masks:
+            if key.fd not in masks:
                 continue  # closed by an earlier callback in this batch
             if mask & READ:
                 handler.on_readable()
-            if mask & WRITE and key.fd in self._masks:
+            if mask & WRITE and key.fd in masks:
                 handler.on_writable()
         if self._soon:
             self._run_soon()
@@ -192,8 +317,12 @@ class Reactor:
             now = time.monotonic()
             while timers and timers[0][0] <= now:
                 _, _, timer = heapq.heappop(timers)
-                if not timer.cancelled:
-                    timer.callback()
+                callback = timer.callback
+                if callback is not None:
+                    timer.callback = None
+                    callback()
+        if self._soon:
+            self._run_soon()
 
     def _drain_wake(self) -> None:
         self._woken = False
@@ -205,9 +334,116 @@ class Reactor:
 
     def _run_soon(self) -> None:
         soon = self._soon
-        self._soon = []
-        for callback in soon:
-            callback()
+        # bounded: callbacks queued by these callbacks run on the next turn, not in an endless loop
+        for _ in range(len(soon)):
+            soon.popleft()()
+
+    def run_pending(self) -> None:
+        """Run queued calls and due timers without waiting (lock held; nobody else may be leading)."""
+        if self.leader != _NOBODY or self.closed:
+            return
+        self.leader = threading.get_ident()
+        try:
+            self.run_once(0.0)
+        finally:
+            self.leader = _NOBODY
+            self._released()
+
+    def turn_if_idle(self, min_interval: float = 1e-3) -> None:
+        """Blocking driver: move I/O during a call that would not otherwise wait (``send``), at most
+        once per ``min_interval`` seconds, when nobody else is running the loop.  Lock held."""
+        if self.leader == _NOBODY and not self.closed and time.monotonic() - self._last_turn >= min_interval:
+            self.run_pending()
+
+    # -- waiting --------------------------------------------------------------------------------
+    def wait(self, done: Callable[[], bool], deadline: Optional[float], watch: Iterable[Watchable] = ()) -> bool:
+        """The one wait loop: return True once ``done()`` holds, False when ``deadline`` passes.
+
+        Called with the lock held.  ``done`` may raise (ContextTerminated, ENOTSOCK): the exception
+        propagates after leadership is handed on.  ``watch`` lists the socket cores whose signals should
+        wake this thread while it follows another leader.
+        """
+        if done():
+            return True
+        self.wait_epoch += 1
+        me = threading.get_ident()
+        waiter: Optional[Waiter] = None
+        watched: List[Watchable] = []
+        try:
+            while True:
+                if self.closed:
+                    return done()
+                if self.leader == _NOBODY:
+                    return self._lead(me, done, deadline)
+                if deadline is None:
+                    timeout = None
+                else:
+                    timeout = deadline - time.monotonic()
+                    if timeout <= 0:
+                        return False
+                if waiter is None:
+                    waiter = Waiter(self.lock)
+                    for source in watch:
+                        source.watchers.append(waiter)
+                        watched.append(source)
+                if self.leader == self._thread_ident and self._thread_ident != _NOBODY:
+                    # the I/O thread leads: ask it to step aside after its current turn
+                    self._handover = True
+                    self.wake()
+                waiter.fired = False
+                self.followers.append(waiter)
+                try:
+                    waiter.cond.wait(timeout)
+                finally:
+                    try:
+                        self.followers.remove(waiter)
+                    except ValueError:
+                        pass
+                if done():
+                    return True
+        finally:
+            for source in watched:
+                try:
+                    source.watchers.remove(waiter)
+                except ValueError:
+                    pass
+            if waiter is not None and self.leader == _NOBODY and self.followers:
+                # we were handed the selector but are done: pass it on
+                self.followers[0].notify()
+
+    def _lead(self, me: int, done: Callable[[], bool], deadline: Optional[float]) -> bool:
+        self.leader = me
+        try:
+            while True:
+                if done():
+                    return True
+                if deadline is None:
+                    timeout = None
+                else:
+                    timeout = deadline - time.monotonic()
+                    if timeout <= 0:
+                        return False
+                if self.closed:
+                    # the context is gone: nothing will ever move again
+                    return done()
+                self.run_once(timeout)
+        finally:
+            self.leader = _NOBODY
+            self._released()
+
+    def _released(self) -> None:
+        """The leader stepped down: hand the selector to a follower, or (later) to the I/O thread."""
+        if self.followers:
+            self.followers[0].notify()
+            return
+        if self._thread is None:
+            return
+        self._released_at = time.monotonic()
+        timers = self._timers
+        if self._soon or self._writers or self._stopping or (timers and timers[0][0] < self._io_wake_at):
+            # pending output or work, or a timer due before the parked I/O thread would look again
+            self._io_cond.notify()
+        # otherwise the I/O thread looks again on its own (the grace period counts from _released_at)
 
     # -- threaded driver ------------------------------------------------------------------------
     def start_thread(self, name: str) -> None:
@@ -215,14 +451,60 @@ class Reactor:
         self._thread.start()
 
     def _thread_main(self) -> None:
+        self._thread_ident = threading.get_ident()
+        backoff = IDLE_GRACE
         with self.lock:
             while not self._stopping:
                 try:
-                    self.run_once(None)
+                    if self.leader == _NOBODY and not self.followers:
+                        delay = self._idle_delay()
+                        if delay <= 0:
+                            self._io_lead()
+                            backoff = IDLE_GRACE
+                            continue
+                        self._park(delay)
+                    else:
+                        # An application thread leads.  It notifies us when it steps down with work
+                        # pending or a timer due; otherwise we look again now and then (it may have
+                        # stepped down and gone computing), less and less often while it keeps the
+                        # selector, so a thread blocked in recv for minutes costs almost nothing.
+                        self._park(backoff)
+                        backoff = min(backoff * 2, _MAX_PARK)
                 except Exception:  # pragma: no cover - a bug in a callback must not kill I/O
                     import traceback
 
                     traceback.print_exc()
+            self.leader = _NOBODY
+
+    def _park(self, delay: float) -> None:
+        self._io_wake_at = time.monotonic() + delay
+        try:
+            self._io_cond.wait(delay)
+        finally:
+            self._io_wake_at = _FAR
+
+    def _idle_delay(self) -> float:
+        """How long the I/O thread should still leave the selector to a recently active application."""
+        if self._soon or self._writers or self._woken:
+            return 0.0
+        now = time.monotonic()
+        delay = self._released_at + IDLE_GRACE - now
+        timers = self._timers
+        if timers and delay > 0:
+            delay = min(delay, timers[0][0] - now)
+        return delay
+
+    def _io_lead(self) -> None:
+        self.leader = self._thread_ident
+        self._handover = False
+        try:
+            while not self._stopping and not self._handover:
+                self.run_once(None)
+        finally:
+            self._handover = False
+            self.leader = _NOBODY
+            if self.followers:
+                self.followers[0].notify()
 
     def stop(self) -> None:
         """Stop the thread (if any) and close the selector.  Called with the lock held."""
@@ -230,15 +512,24 @@ class Reactor:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             self.wake()
+            self._io_cond.notify()
             self.lock.release()
             try:
                 thread.join(5.0)
             finally:
                 self.lock.acquire()
         self.closed = True
+        for waiter in list(self.followers):
+            waiter.notify()
         self.selector.close()
         self._wake_r.close()
         self._wake_w.close()
 
+    def notify_all_waiters(self) -> None:
+        """Wake every follower and the leader (termination).  Lock held."""
+        for waiter in list(self.followers):
+            waiter.notify()
+        self.wake()
 
-__all__ = ["Reactor", "Handler", "Timer", "READ", "WRITE"]
+
+__all__ = ["Reactor", "Handler", "Timer", "Waiter", "Watchable", "READ", "WRITE", "IDLE_GRACE"]

@@ -4,32 +4,35 @@ Writing to one end's outbound queue moves the message straight into the other en
 while that has room (RCVHWM); the rest waits on the writer's side (SNDHWM), so the two bounds add up
 as in libzmq.  Connecting before the name is bound works (libzmq 4.x): the connecting side's pipe
 exists at once and is joined when the bind happens.
+
+The name table (:class:`InprocNames`) belongs to a context but is used only here: sockets bind and
+connect through it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Dict, List, Optional, Set
 
+from ..constants import Errno
+from ..error import ZMQError
 from ..patterns.pipe import Pipe, SubscriptionChange
-
-if TYPE_CHECKING:
-    from ..socket import Socket
+from .owner import Owner
 
 
 class InprocLink:
     """Joins pipe ``a`` (connecting socket) and pipe ``b`` (binding socket)."""
 
-    def __init__(self, connecter: Socket, endpoint: str) -> None:
+    def __init__(self, connecter: Owner, endpoint: str) -> None:
         self.connecter = connecter
         self.endpoint = endpoint
-        self.binder: Optional[Socket] = None
+        self.binder: Optional[Owner] = None
         self.a = connecter.new_pipe()
         self.b: Optional[Pipe] = None
         self.a.on_outbound = self._pump_a
         self.a.data = self
         self.closed = False
 
-    def join(self, binder: Socket) -> bool:
+    def join(self, binder: Owner) -> bool:
         """The name is bound: create the binder's end and attach both."""
         self.binder = binder
         b = binder.new_pipe()
@@ -113,7 +116,69 @@ class InprocLink:
             else:
                 # stays readable until drained, then leaves (detached from the reactor, never from
                 # inside the pattern's own read)
-                def drained(p: Pipe, owner: Socket = owner) -> None:
+                def drained(p: Pipe, owner: Owner = owner) -> None:
                     owner.reactor.call_soon(lambda: owner.detach_pipe(p))
 
                 pipe.on_drained = drained
+
+
+class InprocNames:
+    """One context's inproc name table: who is bound to which name, and who waits for a bind."""
+
+    def __init__(self) -> None:
+        self._bound: Dict[str, Owner] = {}
+        self._pending: Dict[str, List[InprocLink]] = {}
+        #: Links joined to each binder, so that closing the binder closes them.
+        self._joined: Dict[int, Set[InprocLink]] = {}
+
+    def bind(self, owner: Owner, name: str) -> None:
+        if name in self._bound:
+            raise ZMQError(Errno.EADDRINUSE, f"Address already in use: inproc://{name}")
+        self._bound[name] = owner
+        for link in self._pending.pop(name, []):
+            if not link.closed:
+                self._join(link, owner)
+
+    def unbind(self, owner: Owner, name: str) -> None:
+        """Forget the name; links already joined stay up, as libzmq keeps established inproc pipes."""
+        if self._bound.get(name) is owner:
+            del self._bound[name]
+
+    def connect(self, link: InprocLink, name: str) -> None:
+        binder = self._bound.get(name)
+        if binder is None:
+            self._pending.setdefault(name, []).append(link)
+            return
+        self._join(link, binder)
+
+    def _join(self, link: InprocLink, binder: Owner) -> None:
+        if link.join(binder):
+            self._joined.setdefault(id(binder), set()).add(link)
+        else:
+            link.close()
+
+    def forget(self, link: InprocLink) -> None:
+        """A link is being closed by its connecting side."""
+        for links in self._pending.values():
+            if link in links:
+                links.remove(link)
+        if link.binder is not None:
+            joined = self._joined.get(id(link.binder))
+            if joined is not None:
+                joined.discard(link)
+
+    def close_owner(self, owner: Owner) -> None:
+        """``owner`` closed: drop its names and close every link joined to it or waiting from it."""
+        for name in [n for n, o in self._bound.items() if o is owner]:
+            del self._bound[name]
+        for link in self._joined.pop(id(owner), set()):
+            link.close()
+        for name, links in list(self._pending.items()):
+            keep = [link for link in links if link.connecter is not owner]
+            if keep:
+                self._pending[name] = keep
+            else:
+                del self._pending[name]
+
+
+__all__ = ["InprocLink", "InprocNames"]

@@ -8,7 +8,16 @@ into the connection, write the bytes out, re-arm the one timer.
 
 Flow control: a stream takes messages from its pipe only while its write buffer is empty (so SNDHWM
 really bounds what is queued, and messages not yet handed to the kernel survive a reconnect on the
-connecting side), and stops reading while the pipe's inbound queue is at RCVHWM.
+connecting side), stops reading while the pipe's inbound queue is at RCVHWM, and stops reading while
+its own output does not drain (a peer that floods commands and never reads cannot grow our buffers).
+
+No constructor here does I/O: whoever creates a stream registers it with its owner first and then calls
+:meth:`Stream.start`, so a connection that fails on its very first write is reported to an owner that
+already knows it (a failure inside a constructor used to reach the owner before it had registered the
+stream, leaving a connecter that never retried and a closed stream nobody removed).
+
+Everything here runs with the context lock held, in whichever thread leads the reactor (or an
+application thread writing directly).
 """
 
 from __future__ import annotations
@@ -17,8 +26,10 @@ import errno
 import os
 import socket
 import time
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import Any, List, Optional
 
+from ..constants import Event
+from ..options import Options
 from ..patterns.pipe import Pipe, SubscriptionChange
 from ..protocol import (
     Cancel,
@@ -26,42 +37,83 @@ from ..protocol import (
     ConnectionClosed,
     ErrorReceived,
     HandshakeComplete,
-    Message,
     RemoteProtocolError,
     Subscribe,
 )
+from ..protocol import Message as MessageReceived
 from ..reactor import READ, WRITE, Handler, Reactor, Timer
 from .endpoint import format_ipc, format_tcp, ipc_path, resolve, split_host_port, tcp_bind_addresses
+from .owner import Owner
 
-if TYPE_CHECKING:
-    from ..socket import Socket as SocketCore
-
-#: How much we read per recv call, and how much we encode ahead before writing.
+#: How much one read takes from the kernel (the reactor's shared receive buffer is this large).
 RECV_SIZE = 1 << 18
+#: How much we encode ahead before writing.
 WRITE_BATCH = 1 << 18
+#: Stop reading from a peer while this much of our output to it is waiting for the kernel.
+OUTPUT_STALL = 1 << 20
 _IOV_MAX = 512
+#: Accept back-off while the process is out of file descriptors (seconds, doubling up to the max).
+ACCEPT_BACKOFF = 0.05
+ACCEPT_BACKOFF_MAX = 1.0
+
+
+def apply_tcp_options(sock: socket.socket, o: Options) -> None:
+    """TCP_NODELAY always (ZMTP batches itself), then the socket's buffer and keepalive options."""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if o.sndbuf > 0:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, o.sndbuf)
+        if o.rcvbuf > 0:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, o.rcvbuf)
+        if o.tcp_keepalive >= 0:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, o.tcp_keepalive)
+        if o.tcp_keepalive > 0:
+            for value, name in (
+                (o.tcp_keepalive_cnt, "TCP_KEEPCNT"),
+                (o.tcp_keepalive_idle, "TCP_KEEPIDLE"),
+                (o.tcp_keepalive_intvl, "TCP_KEEPINTVL"),
+            ):
+                if value > 0 and hasattr(socket, name):
+                    sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+    except OSError:
+        pass
+
+
+def _peer_address(sock: socket.socket) -> str:
+    """The peer's address as libzmq reports it in "Peer-Address" (the IP for tcp, "" for ipc)."""
+    try:
+        peer = sock.getpeername()
+    except OSError:
+        return ""
+    if isinstance(peer, tuple):
+        return str(peer[0])
+    return ""
 
 
 class Stream(Handler):
     """One ZMTP connection over one tcp/ipc socket."""
 
-    def __init__(
-        self, owner: SocketCore, sock: socket.socket, endpoint: str, connecter: Optional[Connecter]
-    ) -> None:
+    def __init__(self, owner: Owner, sock: socket.socket, endpoint: str, connecter: Optional[Connecter]) -> None:
         self.owner = owner
         self.reactor: Reactor = owner.reactor
         self.sock = sock
+        self.fd = sock.fileno()
         self.endpoint = endpoint
         self.connecter = connecter
         sock.setblocking(False)
         if sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            owner.apply_tcp_options(sock)
-        self.conn: Connection = owner.make_connection(time.monotonic())
+            apply_tcp_options(sock, owner.options)
+        self.peer_address = _peer_address(sock)
+        self.conn: Connection = owner.make_connection(time.monotonic(), self.peer_address)
         self.pipe: Optional[Pipe] = None
         self._wbuf: List[Any] = []
+        self._wbuf_size = 0
+        #: False while the pipe is at RCVHWM; see also ``_stalled``.
         self.reading = True
+        #: True while our output to this peer does not drain (we stop reading meanwhile).
+        self._stalled = False
         self.closed = False
+        self.started = False
         self.lingering = False
         self._timer: Optional[Timer] = None
         self._timer_at: Optional[float] = None
@@ -71,11 +123,18 @@ class Stream(Handler):
         self.flush_scheduled = False
         self._writing = False
         self._flush_again = False
-        self.error: Optional[Exception] = None
-        self._mask = READ
-        self.reactor.set_interest(sock, self, READ)
+        self.error: Optional[BaseException] = None
+        self._mask = 0
+
+    def start(self) -> None:
+        """Begin I/O: watch the socket, send our greeting, arm the handshake timer."""
+        if self.closed or self.started:
+            return
+        self.started = True
+        self._update_interest()
         self.flush()
-        self._arm_timer()
+        if not self.closed:
+            self._arm_timer()
 
     # -- reading -------------------------------------------------------------------------------
     def on_readable(self) -> None:
@@ -107,11 +166,11 @@ class Stream(Handler):
             else:
                 events = conn.receive_data(data, time.monotonic())
         except RemoteProtocolError as exc:
-            self.close(exc, flush=True)
+            self._protocol_failure(exc)
             return
         for event in events:
             kind = type(event)
-            if kind is Message:
+            if kind is MessageReceived:
                 pipe = self.pipe
                 if pipe is not None:
                     pipe.deliver(event.frames)  # type: ignore[attr-defined]
@@ -125,7 +184,8 @@ class Stream(Handler):
                 if not self._on_handshake(event):  # type: ignore[arg-type]
                     return
             elif kind is ConnectionClosed or kind is ErrorReceived:
-                self.close(ConnectionResetError(getattr(event, "reason", "peer closed the connection")))
+                reason = getattr(event, "reason", "") or "peer closed the connection"
+                self.close(ConnectionResetError(reason))
                 return
         if self.closed:
             return
@@ -133,19 +193,31 @@ class Stream(Handler):
         if pipe is not None and not pipe.can_deliver():
             self.reading = False
             self._update_interest()
-        if self.conn.has_data_to_send() or (pipe is not None and pipe.outbound and not self._wbuf):
+        if conn.has_data_to_send() or (pipe is not None and pipe.outbound and not self._wbuf):
             self.flush()
+        if self._wbuf_size > OUTPUT_STALL and not self._stalled and not self.closed:
+            # our replies (PONGs, handshake commands...) pile up because the peer does not read: stop
+            # reading it until the kernel takes our output again (libzmq's engine does the same)
+            self._stalled = True
+            self._update_interest()
         self._arm_timer()
+
+    def _protocol_failure(self, exc: RemoteProtocolError) -> None:
+        if self.pipe is None:
+            self.owner.transport_event(Event.HANDSHAKE_FAILED_PROTOCOL, self.endpoint, 0, str(exc))
+        self.close(exc, flush=True)
 
     def _on_handshake(self, event: HandshakeComplete) -> bool:
         pipe = self.owner.stream_ready(self, event)
         if pipe is None:
-            self.close(ConnectionRefusedError(f"{self.owner.type_name} refused a {event.socket_type} peer"))
+            reason = f"{self.owner.type_name} refused a {event.socket_type} peer"
+            self.close(ConnectionRefusedError(reason))
             return False
         self.pipe = pipe
         pipe.zmtp_version = event.version[1]
         pipe.data = self
         self.conn.message_sink = pipe.deliver
+        self.owner.transport_event(Event.HANDSHAKE_SUCCEEDED, self.endpoint, 0)
         return True
 
     def resume_reading(self) -> None:
@@ -162,13 +234,13 @@ class Stream(Handler):
     def flush(self, release_lock: bool = False) -> None:
         """Move queued messages into the connection and write as much as the kernel takes.
 
-        Called with the context lock held, from the reactor thread or (for a direct write) from the
-        application's.  With ``release_lock`` (only from top-level reactor callbacks, never from inside
-        a pattern's operation) the lock is released around the send syscall itself, so the
+        Called with the context lock held, from the reactor's leader or (for a direct write) from the
+        application's thread.  With ``release_lock`` (only from top-level reactor callbacks, never from
+        inside a pattern's operation) the lock is released around the send syscall itself, so the
         application can queue the next messages while the kernel copies these; ``_writing`` keeps a
         second thread from writing the same stream meanwhile (it leaves ``_flush_again`` instead).
         """
-        if self.closed:
+        if self.closed or not self.started:
             return
         if self._writing:
             self._flush_again = True
@@ -198,6 +270,7 @@ class Stream(Handler):
                 if len(wbuf) > 1:
                     wbuf = _coalesce(wbuf)
                 self._wbuf = wbuf
+                self._wbuf_size = sum(len(b) for b in wbuf)
             lock.release()
             try:
                 if len(wbuf) == 1:
@@ -215,6 +288,7 @@ class Stream(Handler):
                 lock.acquire()
             if self.closed:
                 return
+            self._wbuf_size -= sent
             # drop what was sent
             while sent:
                 head = wbuf[0]
@@ -227,6 +301,8 @@ class Stream(Handler):
                     sent = 0
             if wbuf:
                 break  # the kernel is full: wait for writability
+        if self._stalled and self._wbuf_size <= OUTPUT_STALL // 2:
+            self._stalled = False
         self._update_interest()
         if self.lingering and not self._wbuf and (self.pipe is None or not self.pipe.outbound):
             connecter = self.connecter
@@ -254,19 +330,21 @@ class Stream(Handler):
         if was_full and len(outbound) < hwm and pipe.pattern is not None:
             pipe.pattern.pipe_writable(pipe)
 
+    def has_pending_output(self) -> bool:
+        """Bytes or messages still to write (what a closing socket lingers for)."""
+        pipe = self.pipe
+        return bool(self._wbuf) or self.conn.has_data_to_send() or (pipe is not None and bool(pipe.outbound))
+
     def _update_interest(self) -> None:
-        """Tell the selector what we wait for; only the reactor's thread touches the selector."""
-        if self.closed:
+        """Tell the selector what we wait for."""
+        if self.closed or not self.started:
             return
         pipe = self.pipe
         # WRITE while bytes wait for the kernel, and also while the pipe still holds messages that a
         # bounded flush left behind: writability brings us back to them after other streams' turns.
         pending = bool(self._wbuf) or (pipe is not None and bool(pipe.outbound) and pipe.active)
-        mask = (READ if self.reading else 0) | (WRITE if pending else 0)
+        mask = (READ if self.reading and not self._stalled else 0) | (WRITE if pending else 0)
         if mask == self._mask:
-            return
-        if not self.reactor.in_reactor_thread():
-            self.reactor.call_soon(self._update_interest)
             return
         self._mask = mask
         self.reactor.set_interest(self.sock, self, mask)
@@ -291,17 +369,19 @@ class Stream(Handler):
         try:
             self.conn.handle_timer(time.monotonic())
         except RemoteProtocolError as exc:
-            self.close(exc, flush=True)
+            self._protocol_failure(exc)
             return
         if self.conn.has_data_to_send():
             self.flush()
-        self._arm_timer()
+        if not self.closed:
+            self._arm_timer()
 
     # -- closing -------------------------------------------------------------------------------
     def close(self, error: Optional[BaseException], flush: bool = False) -> None:
+        """Close the connection; ``error`` says why (None: we closed it).  Tells the owner."""
         if self.closed:
             return
-        if flush:
+        if flush and self.started:
             # best effort: the goodbye (an ERROR command) the core queued
             try:
                 out = b"".join(bytes(b) for b in self._wbuf) + b"".join(self.conn.data_to_send())
@@ -310,21 +390,19 @@ class Stream(Handler):
             except OSError:
                 pass
         self.closed = True
-        self.error = error  # type: ignore[assignment]
+        self.error = error
+        self._wbuf = []
+        self._wbuf_size = 0
         if self._timer is not None:
             self._timer.cancel()
-        if self.reactor.in_reactor_thread():
-            self._close_socket()
-        else:
-            self.reactor.call_soon(self._close_socket)
-        self.owner.stream_closed(self)
-
-    def _close_socket(self) -> None:
+            self._timer = None
         self.reactor.forget(self.sock)
         try:
             self.sock.close()
         except OSError:
             pass
+        self.conn.message_sink = None
+        self.owner.stream_closed(self)
 
 
 class _NoLock:
@@ -358,14 +436,17 @@ def _coalesce(buffers: List[Any]) -> List[Any]:
 
 
 class Listener(Handler):
-    """A bound tcp or ipc socket accepting peers."""
+    """A bound tcp or ipc socket accepting peers.  Binding happens in the constructor (the caller needs
+    the error at once); watching starts with :meth:`start`."""
 
-    def __init__(self, owner: SocketCore, transport: str, address: str) -> None:
+    def __init__(self, owner: Owner, transport: str, address: str) -> None:
         self.owner = owner
         self.reactor = owner.reactor
         self.transport = transport
         self.closed = False
         self.ipc_file: Optional[str] = None
+        self._backoff = 0.0
+        self._timer: Optional[Timer] = None
         if transport == "tcp":
             family, sockaddr = tcp_bind_addresses(address, owner.options.ipv6)
             sock = socket.socket(family, socket.SOCK_STREAM)
@@ -393,6 +474,7 @@ class Listener(Handler):
             raise
         sock.setblocking(False)
         self.sock = sock
+        self.fd = sock.fileno()
         if transport == "tcp":
             self.last_endpoint = format_tcp(sock.getsockname(), sock.family)
         else:
@@ -402,17 +484,11 @@ class Listener(Handler):
             self.last_endpoint = format_ipc(bound or sockaddr)
             if not sockaddr.startswith("\0"):
                 self.ipc_file = sockaddr
-        self._register()
 
-    def _register(self) -> None:
-        if self.reactor.in_reactor_thread():
-            self.reactor.set_interest(self.sock, self, READ)
-        else:
-            self.reactor.call_soon(self._register_now)
-
-    def _register_now(self) -> None:
+    def start(self) -> None:
         if not self.closed:
             self.reactor.set_interest(self.sock, self, READ)
+            self.owner.transport_event(Event.LISTENING, self.last_endpoint, self.fd)
 
     def on_readable(self) -> None:
         for _ in range(64):
@@ -421,37 +497,47 @@ class Listener(Handler):
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
+                self.owner.transport_event(Event.ACCEPT_FAILED, self.last_endpoint, exc.errno or 0)
                 if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                    return
+                    self._pause()
                 return
+            self._backoff = 0.0
             if self.closed:
                 conn.close()
                 return
-            self.owner.add_stream(Stream(self.owner, conn, self.last_endpoint, None))
+            stream = Stream(self.owner, conn, self.last_endpoint, None)
+            self.owner.transport_event(Event.ACCEPTED, self.last_endpoint, stream.fd)
+            if self.owner.add_stream(stream):
+                stream.start()
+            else:
+                stream.close(None)
+
+    def _pause(self) -> None:
+        """Out of file descriptors: the pending connection stays in the kernel's backlog and the
+        listener stays readable, so a level-triggered loop would spin on it (libzmq burns a core
+        there).  Stop watching it and look again later, backing off while the shortage lasts."""
+        self._backoff = min(max(self._backoff * 2, ACCEPT_BACKOFF), ACCEPT_BACKOFF_MAX)
+        self.reactor.set_interest(self.sock, self, 0)
+        self._timer = self.reactor.call_later(self._backoff, self._resume)
+
+    def _resume(self) -> None:
+        self._timer = None
+        if not self.closed:
+            self.reactor.set_interest(self.sock, self, READ)
 
     def close(self) -> None:
+        """Stop listening now: the address is free for a new bind as soon as this returns."""
         if self.closed:
             return
         self.closed = True
-        # The address is released now, not when the reactor thread gets round to it, so the app can
-        # bind it again at once (close/unbind then bind): unlink the ipc path here (a deferred unlink
-        # would remove the next listener's file), and stop a tcp listener listening (a socket no longer
-        # in LISTEN state does not block a SO_REUSEADDR bind).
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self.ipc_file:
             _unlink_stale(self.ipc_file)
-
-        def _close() -> None:
-            self.reactor.forget(self.sock)
-            self.sock.close()
-
-        if self.reactor.in_reactor_thread():
-            _close()
-        else:
-            try:
-                self.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            self.reactor.call_soon(_close)
+        self.reactor.forget(self.sock)
+        self.sock.close()
+        self.owner.transport_event(Event.CLOSED, self.last_endpoint, self.fd)
 
 
 def _unlink_stale(path: str) -> None:
@@ -468,7 +554,7 @@ class Connecter(Handler):
     it while the peer is away are delivered after the next handshake, as libzmq does.
     """
 
-    def __init__(self, owner: SocketCore, transport: str, address: str, endpoint: str) -> None:
+    def __init__(self, owner: Owner, transport: str, address: str, endpoint: str) -> None:
         self.owner = owner
         self.reactor = owner.reactor
         self.transport = transport
@@ -483,26 +569,27 @@ class Connecter(Handler):
         self.lingering = False
         self._ivl = owner.options.reconnect_ivl / 1000.0
         self._timer: Optional[Timer] = None
+        self._host = ""
+        self._port = 0
         if transport == "tcp":
-            host, port = split_host_port(address)
-            if host in ("*", ""):
-                from ..constants import Errno
-                from ..error import ZMQError
-
-                raise ZMQError(Errno.EINVAL, f"Invalid address for connect: {endpoint!r}")
+            from ..constants import Errno
+            from ..error import ZMQError
             from .endpoint import parse_port
 
+            host, port = split_host_port(address)
+            if host in ("*", ""):
+                raise ZMQError(Errno.EINVAL, f"Invalid address for connect: {endpoint!r}")
             self._host, self._port = host, parse_port(port)
             if self._port == 0:
-                from ..constants import Errno
-                from ..error import ZMQError
-
                 raise ZMQError(Errno.EINVAL, f"Invalid port for connect: {endpoint!r}")
+
+    def start(self) -> None:
+        """Make the first attempt on the reactor's next turn (never inside connect())."""
         self.reactor.call_soon(self._attempt)
 
     def _attempt(self) -> None:
         self._timer = None
-        if self.closed or self.stream is not None:
+        if self.closed or self.stream is not None or self.sock is not None:
             return
         try:
             if self.transport == "tcp":
@@ -516,9 +603,13 @@ class Connecter(Handler):
             return
         sock.setblocking(False)
         err = sock.connect_ex(sockaddr)
-        if err in (0, errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK):
+        if err == 0:
+            self.sock = sock
+            self._connected()
+        elif err in (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK):
             self.sock = sock
             self.reactor.set_interest(sock, self, WRITE)
+            self.owner.transport_event(Event.CONNECT_DELAYED, self.endpoint, err)
         else:
             sock.close()
             self._schedule_retry()
@@ -527,16 +618,36 @@ class Connecter(Handler):
         sock = self.sock
         if sock is None:
             return
+        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err == 0:
+            try:
+                sock.getpeername()
+            except OSError as exc:
+                if exc.errno == errno.ENOTCONN:
+                    return  # a spurious wake-up (a reused fd): still connecting
+                err = exc.errno or errno.ECONNREFUSED
         self.reactor.forget(sock)
         self.sock = None
-        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err != 0 or self.closed:
             sock.close()
             self._schedule_retry()
             return
+        self.sock = sock
+        self._connected()
+
+    def _connected(self) -> None:
+        sock = self.sock
+        assert sock is not None
+        self.sock = None
         self._ivl = self.owner.options.reconnect_ivl / 1000.0
-        self.stream = Stream(self.owner, sock, self.endpoint, self)
-        self.owner.add_stream(self.stream)
+        stream = Stream(self.owner, sock, self.endpoint, self)
+        self.stream = stream
+        self.owner.transport_event(Event.CONNECTED, self.endpoint, stream.fd)
+        if self.owner.add_stream(stream):
+            stream.start()
+        else:
+            self.stream = None
+            stream.close(None)
 
     def stream_closed(self, stream: Stream) -> None:
         if stream is self.stream:
@@ -545,7 +656,7 @@ class Connecter(Handler):
                 self._schedule_retry()
 
     def _schedule_retry(self) -> None:
-        if self.closed:
+        if self.closed or self._timer is not None:
             return
         ivl_ms = self.owner.options.reconnect_ivl
         if ivl_ms < 0:
@@ -554,6 +665,7 @@ class Connecter(Handler):
         max_ms = self.owner.options.reconnect_ivl_max
         if max_ms > ivl_ms:
             self._ivl = min(self._ivl * 2, max_ms / 1000.0)
+        self.owner.transport_event(Event.CONNECT_RETRIED, self.endpoint, int(delay * 1000))
         self._timer = self.reactor.call_later(delay, self._attempt)
 
     def close(self) -> None:
@@ -562,15 +674,12 @@ class Connecter(Handler):
         self.closed = True
         if self._timer is not None:
             self._timer.cancel()
+            self._timer = None
         sock = self.sock
         if sock is not None:
             self.sock = None
+            self.reactor.forget(sock)
+            sock.close()
 
-            def _close() -> None:
-                self.reactor.forget(sock)
-                sock.close()
 
-            if self.reactor.in_reactor_thread():
-                _close()
-            else:
-                self.reactor.call_soon(_close)
+__all__ = ["Stream", "Listener", "Connecter", "apply_tcp_options", "WRITE_BATCH", "OUTPUT_STALL"]

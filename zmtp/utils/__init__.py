@@ -1,1 +1,2 @@
-"""Helpers outside the protocol core, named as in pyzmq's ``zmq.utils`` (``from zmtp.utils import z85``)."""
+"""Utilities with pyzmq's ``zmq.utils`` names (jsonapi, z85, monitor parsing), plus the CURVE key
+helpers in :mod:`zmtp.utils.curve` (``curve_keypair``, ``curve_public``, ``curve_key``)."""

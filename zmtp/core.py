@@ -1,0 +1,637 @@
+"""The socket core: one ZeroMQ socket's state and behaviour, below the pyzmq-shaped API.
+
+A :class:`SocketCore` owns the pattern (plain logic over pipes), the pipes, the endpoints it binds and
+connects, the transports that carry them, and linger and close.  It implements
+:class:`~zmtp.transport.owner.Owner`, the small interface transports call back.  Every method runs with
+the context lock held (the ``*_locked`` public entry points take it); nothing here blocks or waits:
+waiting is the facades' business (:mod:`zmtp.socket` for threads, :mod:`zmtp.asyncio` for event loops),
+through :meth:`zmtp.reactor.Reactor.wait` or futures.
+
+The core never refers to its facade, so a facade the application drops is garbage-collected by
+reference counting alone; its ``__del__`` then closes the core (with its linger) through the reactor.
+"""
+
+from __future__ import annotations
+
+import random
+import socket as _socket
+import time
+from collections import deque
+from functools import partial
+from typing import Any, Callable, Deque, Dict, List, Optional, Set, Union
+
+from .constants import Errno, Event, PollEvent, SocketOption, SocketType
+from .error import ZMQError
+from .options import Options
+from .patterns import PATTERNS
+from .patterns.base import Pattern
+from .patterns.pipe import Pipe
+from .protocol import Connection, HandshakeComplete
+from .protocol.sockettypes import SOCKET_TYPE_NAMES
+from .reactor import Reactor
+from .sockopt import KEY, OPTIONS, spec_for
+from .transport.endpoint import parse_endpoint
+from .transport.inproc import InprocLink, InprocNames
+from .transport.stream import Connecter, Listener, Stream
+
+_POLLIN = int(PollEvent.POLLIN)
+_POLLOUT = int(PollEvent.POLLOUT)
+
+#: Socket types whose connecting side keeps one pipe across reconnects (libzmq: the session's pipe
+#: exists from connect() on unless IMMEDIATE).  Publishers and subscribers rebuild their
+#: subscription state per connection and ROUTER routes by the identity each handshake brings.
+_PERSISTENT_PIPES = frozenset(
+    {SocketType.PAIR, SocketType.REQ, SocketType.REP, SocketType.DEALER, SocketType.PULL, SocketType.PUSH}
+)
+#: Socket types whose recv() has no state, so a recv may take several ready messages at once into a
+#: socket-local queue (REQ and REP must not: their recv moves their state machine).
+_BATCH_RECV = frozenset({SocketType.PULL, SocketType.SUB, SocketType.XSUB, SocketType.DEALER,
+                         SocketType.ROUTER, SocketType.PAIR})
+_RECV_BATCH = 63
+#: A send is written straight from the application's thread when the application has waited (for a
+#: reply, a poll ...) since this stream's last direct write, or when that write is older than this many
+#: seconds; otherwise the application is streaming, and the reactor writes the burst in batches.
+_DIRECT_WRITE_AGE = 1e-3
+
+#: What a monitor receives: (event, value, endpoint, reason).
+MonitorSink = Callable[[int, int, str, str], None]
+
+
+class Signaler:
+    """The file descriptor behind ``Socket.FD``: readable when the socket's state may have changed.
+
+    libzmq's semantics (edge-triggered): it becomes readable when something happens and stays so until
+    ``EVENTS`` is read, which clears it; an application must then read ``EVENTS`` until it stops
+    saying POLLIN, since one readable edge may stand for several messages.
+    """
+
+    def __init__(self) -> None:
+        self._r, self._w = _socket.socketpair()
+        self._r.setblocking(False)
+        self._w.setblocking(False)
+        self.armed = False
+
+    def fileno(self) -> int:
+        return self._r.fileno()
+
+    def set(self) -> None:
+        if not self.armed:
+            self.armed = True
+            try:
+                self._w.send(b"\x00")
+            except OSError:
+                pass
+
+    def clear(self) -> None:
+        if self.armed:
+            self.armed = False
+            try:
+                while self._r.recv(64):
+                    pass
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._r.close()
+        self._w.close()
+
+
+class SocketCore:
+    """One socket's state: pattern, pipes, endpoints, transports, linger.  See the module docstring.
+
+    ``on_closed`` is called (lock held) once the socket is closed and done lingering.
+    """
+
+    def __init__(
+        self,
+        socket_type: int,
+        *,
+        reactor: Reactor,
+        inproc: InprocNames,
+        on_closed: Callable[[SocketCore], None],
+        terminated: Callable[[], bool],
+    ) -> None:
+        if socket_type not in PATTERNS:
+            raise ZMQError(Errno.EINVAL, f"Invalid socket type: {socket_type}")
+        self.socket_type = SocketType(socket_type)
+        self.type_name = SOCKET_TYPE_NAMES[socket_type]
+        self.options = Options(socket_type=socket_type)
+        self.reactor = reactor
+        self.lock = reactor.lock
+        self.inproc = inproc
+        self._on_closed = on_closed
+        #: True once the context is terminated (blocking calls raise ContextTerminated).
+        self.terminated = terminated
+        pattern = PATTERNS[socket_type](self.options, id_seed=random.getrandbits(31))
+        pattern.signal = self.signal
+        pattern.close_pipe = self._close_pipe
+        self.pattern: Pattern = pattern
+        #: Frames of a multipart message being sent with SNDMORE, and the rest of one being received
+        #: frame by frame (the facades share them, as shadows share libzmq's socket state).
+        self.send_parts: List[Any] = []
+        #: Trackers of frames queued with SNDMORE and track=True (done when the whole message is).
+        self.send_trackers: List[Any] = []
+        self.recv_rest: List[Any] = []
+        self.rcvmore = False
+        #: Metadata of the connection the last message came from (``Frame.get``); None: unknown.
+        self.last_metadata: Optional[Dict[str, bytes]] = None
+        #: Messages taken in one batch by a recv, read by the facade without the lock (see _BATCH_RECV).
+        self.recv_queue: Deque[List[Any]] = deque()
+        self._batch_recv = socket_type in _BATCH_RECV
+        self.closed = False
+        #: True once close finished (lingering done): the core is gone from its context.
+        self.finished = False
+        self.binds: Dict[str, Union[Listener, str]] = {}
+        self.connects: Dict[str, Union[Connecter, InprocLink]] = {}
+        self.streams: Set[Stream] = set()
+        self._links: Set[InprocLink] = set()
+        self.last_endpoint = b""
+        self._lingering = 0
+        self._linger_timer: Any = None
+        #: Objects with ``notify()`` to call when the socket may have become readable or writable:
+        #: waiting threads (reactor.Waiter) and pollers.
+        self.watchers: List[Any] = []
+        #: Callables run on the same signals (asyncio facades resolve their futures there).
+        self.signal_hooks: List[Callable[[], None]] = []
+        self._signaler: Optional[Signaler] = None
+        self.monitor: Optional[MonitorSink] = None
+
+    def __repr__(self) -> str:
+        return f"<SocketCore {self.type_name}{' closed' if self.closed else ''} at {id(self):#x}>"
+
+    # -- options -------------------------------------------------------------------------------
+    def set_option(self, option: int, value: Any) -> None:
+        """Validate (through the option table) and apply one option.  Lock held."""
+        option = int(option)
+        spec = OPTIONS.get(option)
+        if spec is None:
+            if not isinstance(value, (int, bytes)) or isinstance(value, bool):
+                raise TypeError(f"expected int or bytes for unknown option {option}, got: {value!r}")
+            raise ZMQError(Errno.EINVAL, f"Invalid argument: unknown socket option {option}")
+        if not spec.writable:
+            raise ZMQError(Errno.EINVAL, f"Invalid argument: option {option} is read-only")
+        value = spec.check(option, value)
+        if spec.types is not None and int(self.socket_type) not in spec.types:
+            raise ZMQError(Errno.EINVAL, f"Invalid argument: option {option} is not one of {self.type_name}'s")
+        o = self.options
+        if option == SocketOption.SUBSCRIBE or option == SocketOption.UNSUBSCRIBE:
+            self._subscription(value, option == SocketOption.SUBSCRIBE)
+            return
+        if option == SocketOption.HWM:
+            o.sndhwm = o.rcvhwm = value
+            return
+        if option == SocketOption.IPV4ONLY:
+            o.ipv6 = not value
+            return
+        if spec.kind == KEY:
+            value = _curve_key(value)
+        assert spec.attr is not None
+        setattr(o, spec.attr, value)
+        if option in _MECHANISM_OPTIONS:
+            o.mechanism = _mechanism_of(o)
+
+    def _subscription(self, topic: bytes, subscribe: bool) -> None:
+        pattern = self.pattern
+        if self.socket_type == SocketType.XSUB:
+            pattern.send([(b"\x01" if subscribe else b"\x00") + topic])
+        elif subscribe:
+            pattern.subscribe(topic)  # type: ignore[attr-defined]
+        else:
+            pattern.unsubscribe(topic)  # type: ignore[attr-defined]
+
+    def get_option(self, option: int) -> Any:
+        """Read one option.  Lock held."""
+        option = int(option)
+        spec = spec_for(option)
+        if not spec.readable:
+            raise ZMQError(Errno.EINVAL, f"Invalid argument: option {option} is write-only")
+        o = self.options
+        if option == SocketOption.RCVMORE:
+            return int(self.rcvmore)
+        if option == SocketOption.EVENTS:
+            if self._signaler is not None:
+                self._signaler.clear()
+            return self.events()
+        if option == SocketOption.FD:
+            return self.fileno()
+        if option == SocketOption.LAST_ENDPOINT:
+            return self.last_endpoint
+        if option == SocketOption.HWM:
+            return o.sndhwm
+        if option == SocketOption.IPV4ONLY:
+            return int(not o.ipv6)
+        if option == SocketOption.THREAD_SAFE:
+            return 0
+        assert spec.attr is not None
+        value = getattr(o, spec.attr)
+        if option == SocketOption.TYPE:
+            return SocketType(value)
+        if spec.kind == KEY and value:
+            from .utils.z85 import encode
+
+            return encode(bytes(value))
+        if isinstance(value, bool):
+            return int(value)
+        return value
+
+    def fileno(self) -> int:
+        """``Socket.FD``: see :class:`Signaler`."""
+        if self._signaler is None:
+            self._signaler = Signaler()
+            if self.events():
+                self._signaler.set()
+        return self._signaler.fileno()
+
+    # -- endpoints -----------------------------------------------------------------------------
+    def bind(self, addr: str) -> str:
+        """Bind; returns the resolved endpoint (LAST_ENDPOINT).  Lock held."""
+        ep = parse_endpoint(addr)
+        if ep.transport == "inproc":
+            self.inproc.bind(self, ep.address)
+            self.binds[addr] = ep.address
+            resolved = addr
+        else:
+            try:
+                listener = Listener(self, ep.transport, ep.address)
+            except OSError as exc:
+                self.transport_event(Event.BIND_FAILED, addr, exc.errno or 0)
+                raise os_error(exc, addr) from None
+            resolved = listener.last_endpoint
+            self.binds[resolved] = listener
+            if resolved != addr:
+                self.binds.setdefault(addr, listener)
+            listener.start()
+        self.last_endpoint = resolved.encode()
+        return resolved
+
+    def unbind(self, addr: str) -> None:
+        target = self.binds.pop(addr, None)
+        if target is None:
+            parse_endpoint(addr)  # a malformed endpoint is EINVAL/EPROTONOSUPPORT, as libzmq
+            raise ZMQError(Errno.ENOENT, f"No such endpoint: {addr}")
+        for key in [k for k, v in self.binds.items() if v is target]:
+            del self.binds[key]
+        if isinstance(target, Listener):
+            target.close()
+            for stream in list(self.streams):
+                if stream.connecter is None and stream.endpoint == target.last_endpoint:
+                    stream.close(None)
+        else:
+            self.inproc.unbind(self, target)
+
+    def connect(self, addr: str) -> None:
+        ep = parse_endpoint(addr)
+        persistent = not self.options.immediate and self.socket_type in _PERSISTENT_PIPES
+        if ep.transport == "inproc":
+            link = InprocLink(self, addr)
+            self.connects[addr] = link
+            self._links.add(link)
+            if persistent:
+                self.pattern.attach(link.a)
+            self.inproc.connect(link, ep.address)
+        else:
+            connecter = Connecter(self, ep.transport, ep.address, addr)
+            if persistent:
+                pipe = self.new_pipe()
+                connecter.pipe = pipe
+                self.pattern.attach(pipe)
+            self.connects[addr] = connecter
+            connecter.start()
+        self.last_endpoint = addr.encode()
+
+    def disconnect(self, addr: str) -> None:
+        target = self.connects.pop(addr, None)
+        if target is None:
+            parse_endpoint(addr)
+            raise ZMQError(Errno.ENOENT, f"No such endpoint: {addr}")
+        self._drop_connect(target)
+
+    def _drop_connect(self, target: Union[Connecter, InprocLink]) -> None:
+        if isinstance(target, InprocLink):
+            self._links.discard(target)
+            self.inproc.forget(target)
+            target.close()
+            return
+        target.close()
+        if target.stream is not None:
+            target.stream.close(None)
+        if target.pipe is not None:
+            self.detach_pipe(target.pipe)
+
+    # -- sending and receiving (lock held; never block) ------------------------------------------
+    def send(self, msg: List[Any]) -> bool:
+        """Hand a whole message to the pattern: False when it would block."""
+        return self.pattern.send(msg)
+
+    def recv(self) -> Optional[List[Any]]:
+        """The next whole message, or None; may batch more into :attr:`recv_queue`."""
+        pattern = self.pattern
+        msg = pattern.recv()
+        if msg is not None and self._batch_recv and not self.options.conflate:
+            # Take what else is ready under this one lock acquisition: later recv() calls are then a
+            # deque pop (stateless patterns only; see _BATCH_RECV).
+            queue = self.recv_queue
+            for _ in range(_RECV_BATCH):
+                more = pattern.recv()
+                if more is None:
+                    break
+                queue.append(more)
+        return msg
+
+    def events(self) -> int:
+        """POLLIN / POLLOUT as ``zmq_poll`` would report them now."""
+        mask = 0
+        if self.recv_rest or self.recv_queue or self.pattern.can_recv():
+            mask |= _POLLIN
+        if self.pattern.can_send():
+            mask |= _POLLOUT
+        return mask
+
+    # -- signalling ----------------------------------------------------------------------------
+    def signal(self) -> None:
+        """The socket may have become readable or writable: wake whoever waits on it."""
+        reactor = self.reactor
+        if reactor.dispatching:
+            reactor.pending_wakeups[id(self)] = self._wake
+            return
+        self._wake()
+
+    def _wake(self) -> None:
+        for watcher in self.watchers:
+            watcher.notify()
+        if self._signaler is not None:
+            self._signaler.set()
+        for hook in self.signal_hooks:
+            hook()
+        reactor = self.reactor
+        if reactor.selecting and reactor.leader != reactor.io_thread_ident:
+            # an application thread leads and sleeps in select: it may be waiting for this very
+            # socket (an inproc message from another thread, a state change); let it look again
+            reactor.wake()
+
+    # -- what transports call (Owner) ------------------------------------------------------------
+    def new_pipe(self) -> Pipe:
+        o = self.options
+        pipe = Pipe(sndhwm=o.sndhwm, rcvhwm=o.rcvhwm)
+        pipe.on_outbound = self._pipe_outbound
+        pipe.on_inbound_space = self._pipe_inbound_space
+        return pipe
+
+    def attach_pipe(self, pipe: Pipe) -> bool:
+        if self.closed:
+            return False
+        return self.pattern.attach(pipe) is not False
+
+    def detach_pipe(self, pipe: Pipe) -> None:
+        if pipe.pattern is not None:
+            self.pattern.detach(pipe)
+            self.signal()
+
+    def make_connection(self, now: float, peer_address: str) -> Connection:
+        o = self.options
+        return Connection(
+            self.type_name,
+            identity=o.routing_id,
+            minor_version=o.zmtp_minor,
+            max_message_size=o.maxmsgsize,
+            handshake_ivl=o.handshake_ivl / 1000.0,
+            heartbeat_ivl=o.heartbeat_ivl / 1000.0,
+            heartbeat_ttl=o.heartbeat_ttl / 1000.0,
+            heartbeat_timeout=None if o.heartbeat_timeout < 0 else o.heartbeat_timeout / 1000.0,
+            now=now,
+        )
+
+    def add_stream(self, stream: Stream) -> bool:
+        connecter = stream.connecter
+        if self.closed:
+            if connecter is None or not connecter.lingering:
+                return False
+            stream.lingering = True  # connected at last, after close(): deliver what was queued
+        self.streams.add(stream)
+        return True
+
+    def stream_ready(self, stream: Stream, event: HandshakeComplete) -> Optional[Pipe]:
+        """A stream finished its handshake: give it a pipe (None refuses the peer)."""
+        if self.closed and not stream.lingering:
+            return None
+        connecter = stream.connecter
+        pipe = connecter.pipe if connecter is not None else None
+        if pipe is not None:
+            pipe.peer_identity = event.identity
+            pipe.peer_socket_type = event.socket_type
+            pipe.data = stream
+            pipe.closed = False
+            if pipe.outbound:
+                self._pipe_outbound(pipe)
+            return pipe
+        pipe = self.new_pipe()
+        pipe.peer_identity = event.identity
+        pipe.peer_socket_type = event.socket_type
+        pipe.data = stream
+        if not self.attach_pipe(pipe):
+            return None
+        self.signal()
+        return pipe
+
+    def stream_closed(self, stream: Stream) -> None:
+        self.streams.discard(stream)
+        if stream.pipe is not None and stream.error is not None:
+            self.transport_event(Event.DISCONNECTED, stream.endpoint, stream.fd)
+        connecter = stream.connecter
+        pipe = stream.pipe
+        if pipe is not None and pipe.data is stream:
+            pipe.data = None
+            if connecter is None or connecter.pipe is not pipe:
+                if pipe.inbound and not self.closed:
+                    # what the peer sent before leaving is still delivered (libzmq does too)
+                    pipe.closed = True
+                    pipe.on_drained = self._drained
+                else:
+                    self.detach_pipe(pipe)
+        if connecter is not None and connecter.lingering:
+            # a closed socket's connecter that still has messages to deliver (libzmq: the session
+            # lingers and reconnects): done once its pipe is empty, else it reconnects
+            if connecter.pipe is None or not connecter.pipe.outbound:
+                connecter.lingering = False
+                connecter.close()
+                self._linger_unit_done()
+            else:
+                connecter.stream_closed(stream)
+            return
+        if connecter is not None:
+            connecter.stream_closed(stream)
+        if stream.lingering:
+            self._linger_unit_done()
+
+    def _drained(self, pipe: Pipe) -> None:
+        self.reactor.call_soon(partial(self.detach_pipe, pipe))
+
+    def transport_event(self, event: int, endpoint: str, value: int = 0, reason: str = "") -> None:
+        sink = self.monitor
+        if sink is not None:
+            sink(int(event), value, endpoint, reason)
+
+    def _pipe_outbound(self, pipe: Pipe) -> None:
+        """A pipe's outbound queue became non-empty: get its stream writing."""
+        stream = pipe.data
+        if type(stream) is not Stream or stream.flush_scheduled or stream.pipe is not pipe:
+            return
+        reactor = self.reactor
+        if reactor.threaded and not reactor.dispatching:
+            # Request/reply traffic (the application waits between sends) is written at once, for
+            # latency; a stream of sends is left to the reactor, which writes what piled up in one
+            # syscall, in the I/O thread while the application goes on queueing.
+            now = time.perf_counter()
+            epoch = reactor.wait_epoch
+            if epoch == stream.wait_epoch and now - stream.last_direct_flush < _DIRECT_WRITE_AGE:
+                stream.flush_scheduled = True
+                reactor.call_soon(partial(_scheduled_flush, stream))
+                return
+            stream.wait_epoch = epoch
+            stream.last_direct_flush = now
+        stream.flush()
+
+    def _close_pipe(self, pipe: Pipe) -> None:
+        """The pattern dropped a peer (ROUTER_HANDOVER): close its connection."""
+        stream = pipe.data
+        if isinstance(stream, Stream):
+            stream.close(None)
+        elif isinstance(stream, InprocLink):
+            stream.close()
+        self.detach_pipe(pipe)
+
+    def _pipe_inbound_space(self, pipe: Pipe) -> None:
+        stream = pipe.data
+        if type(stream) is Stream:
+            stream.resume_reading()
+
+    # -- closing -------------------------------------------------------------------------------
+    def close(self, linger: Optional[int]) -> None:
+        """Close now; lingering streams keep delivering for up to ``linger`` ms (None: the option)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.recv_queue.clear()
+        self.recv_rest = []
+        ms = self.options.linger if linger is None else linger
+        for target in {id(t): t for t in self.binds.values()}.values():
+            if isinstance(target, Listener):
+                target.close()
+        self.binds.clear()
+        self.inproc.close_owner(self)
+        for link in list(self._links):
+            self.inproc.forget(link)
+            link.close()
+        self._links.clear()
+        # One unit per lingering stream or connecter; the guard unit keeps a unit that finishes during
+        # these loops (a flush that completes at once) from ending the close before all are counted.
+        self._lingering = 1
+        for connecter in self.connects.values():
+            if isinstance(connecter, Connecter):
+                if ms != 0 and connecter.pipe is not None and connecter.pipe.outbound and not connecter.closed:
+                    # messages queued for a peer not (or no longer) connected: keep connecting until
+                    # they are delivered or the linger expires, as libzmq does
+                    connecter.lingering = True
+                    self._lingering += 1
+                else:
+                    connecter.close()
+        for stream in list(self.streams):
+            if stream.connecter is not None and stream.connecter.lingering:
+                stream.lingering = True  # counted with its connecter
+                stream.flush()
+                continue
+            if ms != 0 and stream.has_pending_output() and not stream.closed:
+                stream.lingering = True
+                self._lingering += 1
+                stream.flush()
+            else:
+                stream.close(None)
+        for pipe in list(self.pattern.pipes):
+            self.pattern.detach(pipe)
+        self._wake()
+        self._linger_unit_done()
+        if self._lingering > 0 and ms > 0:
+            self._linger_timer = self.reactor.call_later(ms / 1000.0, self.abort_lingering)
+
+    @property
+    def lingering(self) -> bool:
+        return self._lingering > 0
+
+    def abort_lingering(self) -> None:
+        """The linger period is over (or the context is being destroyed): drop what is left."""
+        self._linger_timer = None
+        if self.finished:
+            return
+        for connecter in self.connects.values():
+            if isinstance(connecter, Connecter) and connecter.lingering:
+                connecter.lingering = False
+                connecter.close()
+        for stream in list(self.streams):
+            stream.lingering = False
+            stream.close(None)
+        self._lingering = 0
+        self._finish()
+
+    def _linger_unit_done(self) -> None:
+        self._lingering -= 1
+        if self._lingering <= 0:
+            self._finish()
+
+    def _finish(self) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+            self._linger_timer = None
+        if self._signaler is not None:
+            self._signaler.set()  # an event loop waiting on FD sees the socket go away
+        self._on_closed(self)
+
+
+def _scheduled_flush(stream: Stream) -> None:
+    stream.flush_scheduled = False
+    stream.flush(release_lock=True)
+
+
+_MECHANISM_OPTIONS = frozenset(
+    {
+        int(SocketOption.PLAIN_SERVER), int(SocketOption.PLAIN_USERNAME), int(SocketOption.PLAIN_PASSWORD),
+        int(SocketOption.CURVE_SERVER), int(SocketOption.CURVE_PUBLICKEY), int(SocketOption.CURVE_SECRETKEY),
+        int(SocketOption.CURVE_SERVERKEY),
+    }
+)
+
+
+def _mechanism_of(o: Options) -> int:
+    """libzmq picks the mechanism from the last security options set (src/options.cpp): CURVE when
+    a server flag or server key is set, PLAIN when a server flag or credentials are set, else NULL."""
+    if o.curve_server or o.curve_serverkey:
+        return 2
+    if o.plain_server or o.plain_username or o.plain_password:
+        return 1
+    return 0
+
+
+def _curve_key(value: bytes) -> bytes:
+    """CURVE keys are stored as 32 raw bytes; pyzmq also accepts their 40-character Z85 form."""
+    if len(value) == 40:
+        from .utils.z85 import decode
+
+        try:
+            return decode(value)
+        except ValueError:
+            raise ZMQError(Errno.EINVAL, "Invalid Z85 CURVE key") from None
+    return value
+
+
+def os_error(exc: OSError, endpoint: str = "") -> ZMQError:
+    """An OSError from bind/connect as pyzmq reports it: libzmq's errno, the endpoint in the text."""
+    code = exc.errno if exc.errno is not None else Errno.EINVAL
+    text = exc.strerror or str(exc)
+    if endpoint:
+        text = f"{text} (addr={endpoint!r})"
+    return ZMQError(code, text)
+
+
+__all__ = ["SocketCore", "Signaler", "os_error", "MonitorSink"]

@@ -1,0 +1,60 @@
+"""Socket monitors (``zmq_socket_monitor``): a socket's connection events published on a PAIR.
+
+Each event is libzmq's v1 message: a 6-byte frame (event number as u16, value as u32, native byte
+order, no padding) and a frame with the endpoint.  The monitored socket's core reports events through
+its ``monitor`` hook (transports call :meth:`SocketCore.transport_event`); here they become messages on
+an inproc PAIR bound at the address the application chose, which it reads with a PAIR of its own
+(``get_monitor_socket``).  Events are dropped, never waited for, when that PAIR's queue is full, as
+libzmq's monitor does (it sends with ZMQ_DONTWAIT).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, Any, Callable, Dict, Tuple
+
+from .constants import Event, SocketType
+from .core import SocketCore
+
+if TYPE_CHECKING:
+    from .socket import Socket
+
+_HEADER = struct.Struct("=HI")
+#: core id -> (the monitor PAIR, the event mask)
+_MONITORS: Dict[int, Tuple[Any, Callable[[int, int, str, str], None]]] = {}
+
+
+def start_monitor(sock: Socket[Any], addr: str, events: int) -> None:
+    """Start publishing ``sock``'s events matching ``events`` on a PAIR bound at ``addr``."""
+    core = sock.core
+    stop_monitor(core)
+    pair = sock.context.socket(SocketType.PAIR)
+    pair.linger = 0
+    pair.bind(addr)
+    pair_core = pair.core
+    mask = int(events)
+
+    def sink(event: int, value: int, endpoint: str, reason: str = "") -> None:
+        if not event & mask or pair_core.closed:
+            return
+        msg = [_HEADER.pack(event, value & 0xFFFFFFFF), endpoint.encode("utf-8", "surrogateescape")]
+        pair_core.pattern.send(msg)  # same context lock; dropped if the reader lags (DONTWAIT)
+
+    core.monitor = sink
+    _MONITORS[id(core)] = (pair, sink)
+
+
+def stop_monitor(core: SocketCore) -> None:
+    """Stop monitoring ``core``: MONITOR_STOPPED is the last event, then the PAIR closes."""
+    entry = _MONITORS.pop(id(core), None)
+    if entry is None:
+        return
+    pair, sink = entry
+    with core.lock:
+        if core.monitor is sink:
+            sink(int(Event.MONITOR_STOPPED), 0, "", "")
+            core.monitor = None
+    pair.close()
+
+
+__all__ = ["start_monitor", "stop_monitor"]
