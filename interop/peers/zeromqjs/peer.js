@@ -145,17 +145,18 @@ const ops = {
 
   async send(req) {
     const s = sock(req)
-    s.sendTimeout = Number(req.timeout === undefined ? 1000 : req.timeout)
+    // the native setter: a generic Socket (CHANNEL) has no sendTimeout property
+    s.setInt32Option(INT_OPTS.SNDTIMEO, Number(req.timeout === undefined ? 1000 : req.timeout))
     const frames = req.frames.map(b64)
     const kind = kinds.get(req.sock)
+    // multipart goes to libzmq as it is: its xsend answers EINVAL for these types
+    const message = frames.length === 1 ? frames[0] : frames
     if (kind === "SERVER") {
-      if (frames.length !== 1) throw new PeerError("EINVAL", "SERVER sends single-part messages")
-      await s.send(frames[0], {routingId: Number(req.routing_id || 0)})
+      await s.send(message, {routingId: Number(req.routing_id || 0)})
     } else if (kind === "RADIO") {
-      if (frames.length !== 1) throw new PeerError("EINVAL", "RADIO sends single-part messages")
-      await s.send(frames[0], {group: req.group === undefined ? Buffer.alloc(0) : b64(req.group)})
+      await s.send(message, {group: req.group === undefined ? Buffer.alloc(0) : b64(req.group)})
     } else if (kind in DRAFT) {
-      await s.send(frames.length === 1 ? frames[0] : frames)
+      await s.send(message)
     } else {
       await s.send(frames)
     }
@@ -165,7 +166,7 @@ const ops = {
   async recv(req) {
     const s = sock(req)
     const timeout = Number(req.timeout === undefined ? 1000 : req.timeout)
-    s.receiveTimeout = timeout
+    s.setInt32Option(INT_OPTS.RCVTIMEO, timeout)
     let got
     try {
       got = await s.receive()
