@@ -44,6 +44,10 @@ What the socket layer does to wire them (pyzmq's API):
   libzmq's ``radio_session_t::pull_msg``), and a DISH expects that shape on its pipes, so tcp, ipc
   and inproc need nothing more; the UDP transport turns ``[group, body]`` into a datagram and a
   datagram back into ``[group, body]``, and sets ``pipe.subscribe_to_all`` on its RADIO pipe.
+* ``close_pipe`` can now be called from inside ``Pipe.deliver`` (DISH refusing a malformed message)
+  and ``Pipe.deliver_group`` (RADIO refusing a JOIN over 255 bytes), i.e. in the middle of the
+  transport's receive loop: the socket layer should defer the actual close (``reactor.call_soon``)
+  if its stream cannot be closed re-entrantly.  Later deliveries on that pipe are refused anyway.
 * Thread safety is the socket layer's (one lock around each pattern call, as today); patterns
   have no thread-local state between calls except DISH's prefetched message, which that lock covers.
 """
