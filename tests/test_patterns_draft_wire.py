@@ -3,8 +3,9 @@
 A tiny blocking test transport (:class:`WireTransport`) carries one pattern's pipes with
 ``zmtp.protocol.Connection``; the other side is zeromq.js (the interop peer, libzmq built with the
 draft API).  This checks the patterns' behaviour and message shapes against libzmq itself: routing
-ids, round-robin, fair-queuing, RADIO's ``[group, body]`` wire shape.  JOIN/LEAVE need the protocol
-helper's Join/Leave events, so a zmtp RADIO/DISH is not covered here (the interop scenarios will).
+ids, round-robin, fair-queuing, RADIO's ``[group, body]`` wire shape into a libzmq DISH.  JOIN/LEAVE
+need the protocol helper's Join/Leave events, so group membership over the wire and a zmtp DISH are
+left to the interop scenarios (scenarios_draft.py).
 Skipped, with the reason, only when node/npm are absent (the zeromq.js peer is optional).
 """
 
@@ -21,7 +22,7 @@ from interop.control import PeerProcess, RemoteSide, RemoteSock
 from interop.peers import Unavailable
 from interop.peers.zeromqjs import PEER
 from zmtp.options import Options
-from zmtp.patterns import Channel, Client, Gather, Pattern, Pipe, Scatter, Server, SingleMessage
+from zmtp.patterns import Channel, Client, Gather, Pattern, Pipe, Radio, Scatter, Server, SingleMessage
 from zmtp.protocol.connection import Connection
 from zmtp.protocol.events import ConnectionClosed, HandshakeComplete, Message
 
@@ -36,6 +37,8 @@ class WireTransport:
         self.minor = minor
         self.links: List[Tuple[socket.socket, Connection, Pipe]] = []
         self.listener: Optional[socket.socket] = None
+        #: RADIO: pipes take every group (as the UDP transport's), since JOINs need protocol support
+        self.subscribe_to_all = False
 
     def bind(self) -> str:
         self.listener = socket.socket()
@@ -51,7 +54,9 @@ class WireTransport:
     def _add(self, sock: socket.socket) -> None:
         sock.setblocking(False)
         conn = Connection(self.pattern.socket_type_name, minor_version=self.minor)
-        self.links.append((sock, conn, Pipe()))
+        pipe = Pipe()
+        pipe.subscribe_to_all = self.subscribe_to_all
+        self.links.append((sock, conn, pipe))
 
     def pump(self, seconds: float = 0.05) -> None:
         """Move bytes and messages both ways for ``seconds``."""
@@ -242,3 +247,31 @@ def test_zmtp_channel_libzmq_channel(peer: RemoteSide, minor: int) -> None:
     finally:
         t.close()
         other.close()
+
+
+@pytest.mark.parametrize("minor", MINORS)
+def test_zmtp_radio_wire_shape_into_libzmq_dish(peer: RemoteSide, minor: int) -> None:
+    """RADIO's ``[group, body]`` is what libzmq's dish_session_t expects; the DISH filters on receipt.
+
+    Our pipe takes every group (``subscribe_to_all``) because turning the DISH's JOIN into
+    ``deliver_group`` is the protocol's job, not yet there; the libzmq DISH then drops what it did
+    not join, as dish.cpp ``xrecv`` does.
+    """
+    dish = peer.socket("DISH")
+    dish.join(b"g1")
+    t = WireTransport(Radio(Options()), minor)
+    t.subscribe_to_all = True
+    try:
+        t.connect(dish.bind("tcp://127.0.0.1:*"))
+        t.until("handshake", lambda: bool(t.pattern.pipes))
+        for group, body in ((b"g2", b"not joined"), (b"g1", b"joined"), (b"g1x", b"longer"), (b"g1", b"end")):
+            assert t.pattern.send_single(body, group=group)
+        got = []
+        for _ in range(2):
+            t.pump(0.01)
+            r = dish.recv_draft(2000)
+            got.append((r.group, r.frames))
+        assert got == [(b"g1", [b"joined"]), (b"g1", [b"end"])]
+    finally:
+        t.close()
+        dish.close()
