@@ -10,22 +10,12 @@ from typing import List, Optional, Tuple
 
 import pytest
 import zmq
+from crypto_helpers import ALL_BACKENDS, load_backend
+from helpers_protocol import ConnectionPair, SocketDriver
 
-import zmtp.protocol.mechanism as _mechanism_module
-
-if not hasattr(_mechanism_module, "AuthRequest"):  # pragma: no cover - until main has the hooks
-    pytest.skip(
-        "needs the protocol core's security hooks (sealed frames, ZAP pause/resume in Connection), "
-        "which are not in this tree yet",
-        allow_module_level=True,
-    )
-
-from crypto_helpers import ALL_BACKENDS, load_backend  # noqa: E402
-from helpers_protocol import ConnectionPair, SocketDriver  # noqa: E402
-
-from zmtp import crypto  # noqa: E402
-from zmtp.crypto import CryptoBackend  # noqa: E402
-from zmtp.protocol import (  # noqa: E402
+from zmtp import crypto
+from zmtp.crypto import CryptoBackend
+from zmtp.protocol import (
     Cancel,
     Connection,
     ErrorReason,

@@ -24,7 +24,8 @@ from interop.peers.zeromqjs import PEER
 from zmtp.options import Options
 from zmtp.patterns import Channel, Client, Gather, Pattern, Pipe, Radio, Scatter, Server, SingleMessage
 from zmtp.protocol.connection import Connection
-from zmtp.protocol.events import ConnectionClosed, HandshakeComplete, Message
+from zmtp.protocol.events import ConnectionClosed, HandshakeComplete
+from zmtp.protocol.events import MessageReceived as Message
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -13,6 +13,7 @@ reference counting alone; its ``__del__`` then closes the core (with its linger)
 
 from __future__ import annotations
 
+import os
 import random
 import socket as _socket
 import time
@@ -26,13 +27,16 @@ from .options import Options
 from .patterns import PATTERNS
 from .patterns.base import Pattern
 from .patterns.pipe import Pipe
-from .protocol import Connection, HandshakeComplete
+from .protocol import AuthenticationRequested, Connection, HandshakeComplete, Mechanism, NullMechanism
+from .protocol.curve import CurveClient, CurveServer
+from .protocol.plain import PlainClient, PlainServer
 from .protocol.sockettypes import SOCKET_TYPE_NAMES
 from .reactor import Reactor
 from .sockopt import KEY, OPTIONS, spec_for
 from .transport.endpoint import parse_endpoint
 from .transport.inproc import InprocLink, InprocNames
 from .transport.stream import Connecter, Listener, Stream
+from .zap import ZapBroker
 
 _POLLIN = int(PollEvent.POLLIN)
 _POLLOUT = int(PollEvent.POLLOUT)
@@ -110,6 +114,7 @@ class SocketCore:
         inproc: InprocNames,
         on_closed: Callable[[SocketCore], None],
         terminated: Callable[[], bool],
+        zap: Optional[ZapBroker] = None,
     ) -> None:
         if socket_type not in PATTERNS:
             raise ZMQError(Errno.EINVAL, f"Invalid socket type: {socket_type}")
@@ -120,6 +125,7 @@ class SocketCore:
         self.lock = reactor.lock
         self.inproc = inproc
         self._on_closed = on_closed
+        self._zap = zap
         #: True once the context is terminated (blocking calls raise ContextTerminated).
         self.terminated = terminated
         pattern = PATTERNS[socket_type](self.options, id_seed=random.getrandbits(31))
@@ -183,12 +189,10 @@ class SocketCore:
         if option == SocketOption.IPV4ONLY:
             o.ipv6 = not value
             return
-        if spec.kind == KEY:
-            value = _curve_key(value)
         assert spec.attr is not None
         setattr(o, spec.attr, value)
         if option in _MECHANISM_OPTIONS:
-            o.mechanism = _mechanism_of(o)
+            _select_mechanism(o, option, value)
 
     def _subscription(self, topic: bytes, subscribe: bool) -> None:
         pattern = self.pattern
@@ -392,6 +396,7 @@ class SocketCore:
         return Connection(
             self.type_name,
             identity=o.routing_id,
+            mechanism=self._mechanism(),
             minor_version=o.zmtp_minor,
             max_message_size=o.maxmsgsize,
             handshake_ivl=o.handshake_ivl / 1000.0,
@@ -400,6 +405,34 @@ class SocketCore:
             heartbeat_timeout=None if o.heartbeat_timeout < 0 else o.heartbeat_timeout / 1000.0,
             now=now,
         )
+
+    def _mechanism(self) -> Mechanism:
+        """The security mechanism for a new connection, from the options (libzmq's rules)."""
+        o = self.options
+        zap = self._zap is not None and self._zap.available()
+        if o.mechanism == _PLAIN:
+            if o.as_server:
+                return PlainServer(zap=zap)
+            return PlainClient(username=o.plain_username, password=o.plain_password)
+        if o.mechanism == _CURVE:
+            if o.as_server:
+                if not o.curve_secretkey:
+                    raise ZMQError(Errno.EINVAL, "CURVE_SERVER needs CURVE_SECRETKEY")
+                return CurveServer(secret_key=o.curve_secretkey, zap=zap, random_bytes=os.urandom)
+            if not (o.curve_publickey and o.curve_secretkey and o.curve_serverkey):
+                raise ZMQError(Errno.EINVAL, "a CURVE client needs CURVE_PUBLICKEY, CURVE_SECRETKEY, CURVE_SERVERKEY")
+            return CurveClient(
+                public_key=o.curve_publickey, secret_key=o.curve_secretkey, server_key=o.curve_serverkey,
+                random_bytes=os.urandom,
+            )
+        # NULL asks ZAP only when a domain is set (libzmq 4.3 null_mechanism_t)
+        return NullMechanism(zap=zap and bool(o.zap_domain))
+
+    def authenticate(self, stream: Stream, request: AuthenticationRequested) -> None:
+        if self._zap is None:
+            stream.close(ConnectionRefusedError("no ZAP broker"))
+            return
+        self._zap.request(self, stream, request)
 
     def add_stream(self, stream: Stream) -> bool:
         connecter = stream.connecter
@@ -435,6 +468,8 @@ class SocketCore:
 
     def stream_closed(self, stream: Stream) -> None:
         self.streams.discard(stream)
+        if self._zap is not None and stream.pipe is None:
+            self._zap.forget(stream)
         if stream.pipe is not None and stream.error is not None:
             self.transport_event(Event.DISCONNECTED, stream.endpoint, stream.fd)
         connecter = stream.connecter
@@ -603,26 +638,30 @@ _MECHANISM_OPTIONS = frozenset(
 )
 
 
-def _mechanism_of(o: Options) -> int:
-    """libzmq picks the mechanism from the last security options set (src/options.cpp): CURVE when
-    a server flag or server key is set, PLAIN when a server flag or credentials are set, else NULL."""
-    if o.curve_server or o.curve_serverkey:
-        return 2
-    if o.plain_server or o.plain_username or o.plain_password:
-        return 1
-    return 0
+_NULL, _PLAIN, _CURVE = 0, 1, 2
 
 
-def _curve_key(value: bytes) -> bytes:
-    """CURVE keys are stored as 32 raw bytes; pyzmq also accepts their 40-character Z85 form."""
-    if len(value) == 40:
-        from .utils.z85 import decode
-
-        try:
-            return decode(value)
-        except ValueError:
-            raise ZMQError(Errno.EINVAL, "Invalid Z85 CURVE key") from None
-    return value
+def _select_mechanism(o: Options, option: int, value: Any) -> None:
+    """libzmq picks the mechanism and the as-server flag from the security option set last
+    (src/options.cpp ``options_t::setsockopt``): PLAIN_SERVER / CURVE_SERVER choose their mechanism
+    (or NULL when cleared) and set as-server; PLAIN_USERNAME / PLAIN_PASSWORD choose PLAIN as a client
+    (NULL when set empty); any CURVE key chooses CURVE, and CURVE_SERVERKEY makes us a client."""
+    if option == SocketOption.PLAIN_SERVER:
+        o.as_server = bool(value)
+        o.mechanism = _PLAIN if value else _NULL
+    elif option in (SocketOption.PLAIN_USERNAME, SocketOption.PLAIN_PASSWORD):
+        if value:
+            o.as_server = False
+            o.mechanism = _PLAIN
+        else:
+            o.mechanism = _NULL
+    elif option == SocketOption.CURVE_SERVER:
+        o.as_server = bool(value)
+        o.mechanism = _CURVE if value else _NULL
+    else:  # a CURVE key
+        o.mechanism = _CURVE
+        if option == SocketOption.CURVE_SERVERKEY:
+            o.as_server = False
 
 
 def os_error(exc: OSError, endpoint: str = "") -> ZMQError:

@@ -22,13 +22,11 @@ libzmq 4.3 spells its PLAIN ERROR ``^RROR`` (a C escape slip, see commands.py); 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
-from . import mechanism as _mechanism_module
 from .commands import ERROR, ERROR_MISSPELLED, READY, command_body
 from .errors import ErrorReason, LocalProtocolError, RemoteProtocolError
-from .mechanism import Mechanism, PeerErrorCommand
+from .mechanism import AuthRequest, Mechanism, PeerErrorCommand
 from .metadata import decode_metadata
 
 HELLO = b"HELLO"
@@ -39,17 +37,6 @@ INITIATE = b"INITIATE"
 ZAP_STATUS_CODES = frozenset({b"200", b"300", b"400", b"500"})
 
 
-@dataclass(frozen=True)
-class _AuthRequestStandIn:
-    """What a server asks its ZAP handler (RFC 27 section 2.2): mechanism frame and credential frames."""
-
-    mechanism: bytes
-    credentials: List[bytes]
-
-
-#: The protocol core's ZAP request type (``zmtp.protocol.mechanism.AuthRequest``), or a structurally
-#: identical stand-in until the core's ZAP hooks are in this tree.
-AuthRequest: Any = getattr(_mechanism_module, "AuthRequest", _AuthRequestStandIn)
 
 
 def zap_refusal(status_code: bytes) -> List[bytes]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Optional, Protocol
 
 from ..options import Options
 from ..patterns.pipe import Pipe
-from ..protocol import Connection, HandshakeComplete
+from ..protocol import AuthenticationRequested, Connection, HandshakeComplete
 
 if TYPE_CHECKING:
     from ..reactor import Reactor
@@ -58,6 +58,10 @@ class Owner(Protocol):
 
     def stream_closed(self, stream: Stream) -> None:
         """A stream closed (peer left, error, or we closed it)."""
+
+    def authenticate(self, stream: Stream, request: AuthenticationRequested) -> None:
+        """Ask the ZAP handler about a peer (RFC 27); the answer goes to
+        :meth:`Stream.authentication_result`."""
 
     def transport_event(self, event: int, endpoint: str, value: int = 0, reason: str = "") -> None:
         """Something a socket monitor reports happened (libzmq's ZMQ_EVENT_* numbers)."""

@@ -26,21 +26,28 @@ import errno
 import os
 import socket
 import time
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from ..constants import Event
 from ..options import Options
-from ..patterns.pipe import Pipe, SubscriptionChange
+from ..patterns.pipe import GroupChange, Pipe, SubscriptionChange
 from ..protocol import (
+    AuthenticationRequested,
     Cancel,
     Connection,
     ConnectionClosed,
+    ErrorReason,
     ErrorReceived,
     HandshakeComplete,
+    Join,
+    Leave,
+    MessageReceived,
     RemoteProtocolError,
     Subscribe,
 )
-from ..protocol import Message as MessageReceived
+from ..protocol import (
+    Event as ProtocolEvent,
+)
 from ..reactor import READ, WRITE, Handler, Reactor, Timer
 from .endpoint import format_ipc, format_tcp, ipc_path, resolve, split_host_port, tcp_bind_addresses
 from .owner import Owner
@@ -166,27 +173,12 @@ class Stream(Handler):
             else:
                 events = conn.receive_data(data, time.monotonic())
         except RemoteProtocolError as exc:
+            # what completed before the bad bytes is the peer's and is delivered (issue 9 row 11)
+            self._dispatch(exc.events)
             self._protocol_failure(exc)
             return
-        for event in events:
-            kind = type(event)
-            if kind is MessageReceived:
-                pipe = self.pipe
-                if pipe is not None:
-                    pipe.deliver(event.frames)  # type: ignore[attr-defined]
-            elif kind is Subscribe:
-                if self.pipe is not None:
-                    self.pipe.deliver_subscription(event.topic, True)  # type: ignore[attr-defined]
-            elif kind is Cancel:
-                if self.pipe is not None:
-                    self.pipe.deliver_subscription(event.topic, False)  # type: ignore[attr-defined]
-            elif kind is HandshakeComplete:
-                if not self._on_handshake(event):  # type: ignore[arg-type]
-                    return
-            elif kind is ConnectionClosed or kind is ErrorReceived:
-                reason = getattr(event, "reason", "") or "peer closed the connection"
-                self.close(ConnectionResetError(reason))
-                return
+        if events and not self._dispatch(events):
+            return
         if self.closed:
             return
         pipe = self.pipe
@@ -195,12 +187,61 @@ class Stream(Handler):
             self._update_interest()
         if conn.has_data_to_send() or (pipe is not None and pipe.outbound and not self._wbuf):
             self.flush()
-        if self._wbuf_size > OUTPUT_STALL and not self._stalled and not self.closed:
+        if self._wbuf_size + conn.pending_output() > OUTPUT_STALL and not self._stalled and not self.closed:
             # our replies (PONGs, handshake commands...) pile up because the peer does not read: stop
             # reading it until the kernel takes our output again (libzmq's engine does the same)
             self._stalled = True
             self._update_interest()
         self._arm_timer()
+
+    def _dispatch(self, events: List[ProtocolEvent]) -> bool:
+        """Hand the core's events to the pipe and the owner; False once the stream closed."""
+        for event in events:
+            kind = type(event)
+            if kind is MessageReceived:
+                pipe = self.pipe
+                if pipe is not None:
+                    pipe.deliver(event.frames)  # type: ignore[attr-defined]
+            elif kind is Subscribe or kind is Cancel:
+                if self.pipe is not None:
+                    self.pipe.deliver_subscription(event.topic, kind is Subscribe)  # type: ignore[attr-defined]
+            elif kind is Join or kind is Leave:
+                if self.pipe is not None:
+                    self.pipe.deliver_group(event.group, kind is Join)  # type: ignore[attr-defined]
+            elif kind is HandshakeComplete:
+                if not self._on_handshake(event):  # type: ignore[arg-type]
+                    return False
+            elif kind is AuthenticationRequested:
+                self.owner.authenticate(self, event)  # type: ignore[arg-type]
+            elif kind is ConnectionClosed or kind is ErrorReceived:
+                reason = getattr(event, "reason", "") or "peer closed the connection"
+                self.close(ConnectionResetError(reason))
+                return False
+            if self.closed:
+                return False
+        return True
+
+    def authentication_result(
+        self, status_code: bytes, status_text: bytes, user_id: bytes, metadata: Dict[str, bytes]
+    ) -> None:
+        """The ZAP handler answered (RFC 27): go on with the handshake, or refuse the peer."""
+        if self.closed:
+            return
+        try:
+            events = self.conn.authentication_result(status_code, status_text, user_id, metadata, time.monotonic())
+        except RemoteProtocolError as exc:
+            self._dispatch(exc.events)
+            if exc.reason is ErrorReason.AUTHENTICATION_FAILED:
+                self.owner.transport_event(Event.HANDSHAKE_FAILED_AUTH, self.endpoint, int(status_code or b"0"))
+                self.close(exc, flush=True)
+            else:
+                self._protocol_failure(exc)
+            return
+        if events and not self._dispatch(events):
+            return
+        self.flush()
+        if not self.closed:
+            self._arm_timer()
 
     def _protocol_failure(self, exc: RemoteProtocolError) -> None:
         if self.pipe is None:
@@ -325,7 +366,12 @@ class Stream(Handler):
                     conn.send_subscribe(item.topic)
                 else:
                     conn.send_cancel(item.topic)
-            else:  # a tuple of frames, or another sequence
+            elif isinstance(item, GroupChange):
+                if item.join:
+                    conn.send_join(item.group)
+                else:
+                    conn.send_leave(item.group)
+            else:  # a tracked message, a tuple of frames, or another sequence
                 conn.send_message(list(item))
         if was_full and len(outbound) < hwm and pipe.pattern is not None:
             pipe.pattern.pipe_writable(pipe)
