@@ -6,6 +6,7 @@ Both the in-process side (:mod:`interop.local`, any pyzmq-style module) and the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import List, Optional, Protocol, Sequence, Union
 
 OptValue = Union[int, bytes]
@@ -31,6 +32,18 @@ class CheckFailed(AssertionError):
     """A scenario's expectation did not hold."""
 
 
+@dataclass(frozen=True)
+class Received:
+    """A draft (thread-safe) socket's message: its frame(s) and its properties.
+
+    ``routing_id`` is set by SERVER (libzmq's non-zero 32-bit id, 0 elsewhere); ``group`` by DISH.
+    """
+
+    frames: List[bytes] = field(default_factory=list)
+    routing_id: int = 0
+    group: bytes = b""
+
+
 class Sock(Protocol):
     label: str
 
@@ -45,6 +58,16 @@ class Sock(Protocol):
     def recv(self, timeout: int = 1000) -> List[bytes]: ...
 
     def close(self, linger: int = 0) -> None: ...
+
+    # draft socket types (scenarios_draft.py): message properties, and DISH groups
+    def send_draft(self, frames: Sequence[bytes], timeout: int = 1000, routing_id: Optional[int] = None,
+                   group: Optional[bytes] = None) -> None: ...
+
+    def recv_draft(self, timeout: int = 1000) -> Received: ...
+
+    def join(self, group: bytes) -> None: ...
+
+    def leave(self, group: bytes) -> None: ...
 
 
 class Side(Protocol):

@@ -10,7 +10,7 @@ import threading
 from collections import deque
 from typing import Any, Deque, Dict, List, Optional, Sequence
 
-from .api import InteropError, OptValue, Timeout
+from .api import InteropError, OptValue, Received, Timeout
 
 BYTES_OPTS = {"ROUTING_ID", "IDENTITY", "SUBSCRIBE", "UNSUBSCRIBE"}
 # slack on top of an operation's own timeout before the peer counts as hung
@@ -155,6 +155,28 @@ class RemoteSock:
         self.closed = True
         self.proc.socks.pop(self.sid, None)
         self.proc.call("close", sock=self.sid, linger=linger)
+
+    # -- draft socket types: optional request fields routing_id/group, answered the same way --
+    def send_draft(self, frames: Sequence[bytes], timeout: int = 1000, routing_id: Optional[int] = None,
+                   group: Optional[bytes] = None) -> None:
+        extra: Dict[str, Any] = {}
+        if routing_id is not None:
+            extra["routing_id"] = int(routing_id)
+        if group is not None:
+            extra["group"] = base64.b64encode(group).decode()
+        enc = [base64.b64encode(f).decode() for f in frames]
+        self.proc.call("send", sock=self.sid, frames=enc, timeout=timeout, **extra)
+
+    def recv_draft(self, timeout: int = 1000) -> Received:
+        resp = self.proc.call("recv", sock=self.sid, timeout=timeout)
+        return Received([base64.b64decode(f) for f in resp["frames"]], int(resp.get("routing_id", 0)),
+                        base64.b64decode(resp.get("group", "")))
+
+    def join(self, group: bytes) -> None:
+        self.proc.call("join", sock=self.sid, group=base64.b64encode(group).decode())
+
+    def leave(self, group: bytes) -> None:
+        self.proc.call("leave", sock=self.sid, group=base64.b64encode(group).decode())
 
 
 class RemoteSide:

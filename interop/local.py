@@ -5,9 +5,9 @@ from __future__ import annotations
 import errno as _errno
 import importlib
 from types import ModuleType
-from typing import Any, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
-from .api import InteropError, OptValue, Timeout
+from .api import InteropError, OptValue, Received, Timeout
 
 _ZMQ_ERRNO_NAMES = {156384763: "EFSM", 156384713: "ENOTSUP", 156384765: "ETERM"}
 
@@ -124,6 +124,45 @@ class LocalSock:
             self._sock.close(linger=linger)
         except Exception as e:
             raise self._wrap(e, "close") from e
+
+    # -- draft socket types, through pyzmq's API: send(routing_id=, group=), Frame properties --
+    def send_draft(self, frames: Sequence[bytes], timeout: int = 1000, routing_id: Optional[int] = None,
+                   group: Optional[bytes] = None) -> None:
+        try:
+            self._sock.setsockopt(self._opt("SNDTIMEO"), timeout)
+            if len(frames) != 1:
+                self._sock.send_multipart(list(frames))  # thread-safe types: EINVAL expected
+                return
+            kwargs: Dict[str, Any] = {}
+            if routing_id is not None:
+                kwargs["routing_id"] = routing_id
+            if group is not None:
+                kwargs["group"] = group.decode("utf-8")  # pyzmq's Frame.group is a str
+            self._sock.send(frames[0], **kwargs)
+        except Exception as e:
+            raise self._wrap(e, "send") from e
+
+    def recv_draft(self, timeout: int = 1000) -> Received:
+        try:
+            self._sock.setsockopt(self._opt("RCVTIMEO"), timeout)
+            frame = self._sock.recv(copy=False)
+            routing_id = int(getattr(frame, "routing_id", 0) or 0)
+            group = getattr(frame, "group", "") or ""
+        except Exception as e:
+            raise self._wrap(e, "recv") from e
+        return Received([bytes(frame.bytes)], routing_id, group.encode("utf-8") if isinstance(group, str) else group)
+
+    def join(self, group: bytes) -> None:
+        try:
+            self._sock.join(group)
+        except Exception as e:
+            raise self._wrap(e, "join") from e
+
+    def leave(self, group: bytes) -> None:
+        try:
+            self._sock.leave(group)
+        except Exception as e:
+            raise self._wrap(e, "leave") from e
 
 
 class LocalSide:

@@ -6,6 +6,7 @@ encoders, so a decoder test cannot pass merely because encoder and decoder share
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import struct
 import time
@@ -14,10 +15,15 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 from zmtp.protocol import (
     Connection,
     ConnectionState,
+    ErrorReason,
     Event,
+    Mechanism,
     PongReceived,
     RemoteProtocolError,
 )
+from zmtp.protocol.commands import ERROR, READY, command_body, decode_error
+from zmtp.protocol.mechanism import AuthRequest, PeerErrorCommand, zap_error_replies
+from zmtp.protocol.metadata import decode_metadata
 
 # -- hand-written wire bytes ------------------------------------------------------------------------
 
@@ -314,3 +320,120 @@ class SocketDriver:
         while time.monotonic() < end:
             self.step(min(0.05, max(0.001, end - time.monotonic())))
         return self.events[start:]
+
+
+# -- a toy sealing mechanism (tests only: it proves the hooks, it protects nothing) ------------------------
+
+
+def _keystream(key: bytes, seq: int, n: int) -> bytes:
+    block = hashlib.blake2b(key + seq.to_bytes(8, "big"), digest_size=64).digest()
+    return (block * (n // 64 + 1))[:n]
+
+
+def _xor(data: bytes, stream: bytes) -> bytes:
+    return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(len(data), "big")
+
+
+class XorBoxMechanism(Mechanism):
+    """A CurveZMQ-shaped toy: HELLO (salt + user) -> [ZAP] -> READY <-> READY, then every frame becomes a
+    data frame ``"\x07MESSAGE" + sequence number + XOR-ed (in-box flags + body) + 8-byte MAC``.
+
+    The in-box flags use CURVE's bits (0x01 MORE, 0x02 COMMAND), the sequence number must strictly
+    increase (gaps allowed), and the MAC covers the sequence number and the plaintext, so tampering and
+    replay are refused as CURVE refuses them.  The client's salt comes from ``random_bytes``.
+    """
+
+    name = b"XORBOX"
+    transforms_frames = True
+    frame_overhead = 8 + 8 + 1 + 8
+
+    def __init__(
+        self,
+        *,
+        as_server: bool = False,
+        zap: bool = False,
+        user: bytes = b"user",
+        random_bytes: Optional[Callable[[int], bytes]] = None,
+    ) -> None:
+        super().__init__(as_server=as_server, random_bytes=random_bytes)
+        self.zap = zap
+        self.user = user
+        self._metadata = b""
+        self._salt = b""
+        self._hello_received = False
+        self._send_seq = 0
+        self._recv_seq = 0
+        self.sealed_count = 0
+
+    def _key(self, sending: bool) -> bytes:
+        to_client = self.as_server == sending
+        return (b"s2c" if to_client else b"c2s") + self._salt
+
+    def start(self, metadata: bytes) -> List[bytes]:
+        self._metadata = metadata
+        if self.as_server:
+            return []
+        assert self.random_bytes is not None, "the client needs randomness from the driver"
+        self._salt = self.random_bytes(8)
+        return [command_body(b"HELLO", self._salt + self.user)]
+
+    def receive_command(self, name: bytes, data: bytes) -> List[bytes]:
+        if name == ERROR:
+            raise PeerErrorCommand(decode_error(data))
+        if self.as_server and name == b"HELLO" and not self._hello_received:
+            self._hello_received = True
+            self._salt = bytes(data[:8])
+            if self.zap:
+                self.auth_request = AuthRequest(self.name, [bytes(data[8:])])
+                return []
+            return [command_body(READY, self._metadata)]
+        if name == READY and (self._hello_received or not self.as_server) and not self.complete:
+            self.peer_metadata = decode_metadata(data, "READY")
+            self.complete = True
+            return [] if self.as_server else [command_body(READY, self._metadata)]
+        raise RemoteProtocolError(
+            ErrorReason.UNEXPECTED_COMMAND, f"peer sent {bytes(name)!r} during the XORBOX handshake"
+        )
+
+    def auth_result(
+        self, status_code: bytes, status_text: bytes, user_id: bytes, metadata: Dict[str, bytes]
+    ) -> List[bytes]:
+        if status_code != b"200":
+            return zap_error_replies(status_code)
+        return [command_body(READY, self._metadata)]
+
+    def encode_frame(self, flags: int, body: bytes) -> Tuple[int, bytes]:
+        self._send_seq += 1
+        seq = self._send_seq
+        key = self._key(sending=True)
+        inner = bytes(((1 if flags & MORE else 0) | (2 if flags & COMMAND else 0),)) + bytes(body)
+        mac = hashlib.blake2b(key + seq.to_bytes(8, "big") + inner, digest_size=8).digest()
+        self.sealed_count += 1
+        return 0, b"\x07MESSAGE" + seq.to_bytes(8, "big") + _xor(inner, _keystream(key, seq, len(inner))) + mac
+
+    def decode_frame(self, flags: int, body: bytes) -> Tuple[int, bytes]:
+        wire = bytes(body)
+        if len(wire) < self.frame_overhead or wire[:8] != b"\x07MESSAGE":
+            raise RemoteProtocolError(ErrorReason.BAD_FRAME, "peer sent a frame that is no XORBOX MESSAGE")
+        seq = int.from_bytes(wire[8:16], "big")
+        if seq <= self._recv_seq:
+            raise RemoteProtocolError(ErrorReason.BAD_FRAME, f"peer replayed XORBOX message {seq}")
+        key = self._key(sending=False)
+        inner = _xor(wire[16:-8], _keystream(key, seq, len(wire) - 24))
+        if hashlib.blake2b(key + wire[8:16] + inner, digest_size=8).digest() != wire[-8:]:
+            raise RemoteProtocolError(ErrorReason.BAD_FRAME, "peer sent a tampered XORBOX message")
+        self._recv_seq = seq
+        if inner[0] & ~3:
+            raise RemoteProtocolError(ErrorReason.BAD_FRAME, "XORBOX in-box flags have reserved bits set")
+        return (MORE if inner[0] & 1 else 0) | (COMMAND if inner[0] & 2 else 0), inner[1:]
+
+
+class CountingRandom:
+    """A deterministic ``random_bytes`` for tests that records how much was drawn."""
+
+    def __init__(self) -> None:
+        self.drawn: List[int] = []
+
+    def __call__(self, n: int) -> bytes:
+        self.drawn.append(n)
+        return bytes((len(self.drawn) + i) % 256 for i in range(n))

@@ -14,11 +14,11 @@ from zmtp.protocol import (
     ConnectionState,
     ErrorReason,
     FrameDecoder,
-    Message,
+    MessageReceived,
     RemoteProtocolError,
     encode_frames,
 )
-from zmtp.protocol.frames import Decoded, encode_command, frame_header
+from zmtp.protocol.frames import MAX_FRAME_SIZE, Decoded, encode_command, frame_header
 
 
 def decode(data: bytes, mode: str = "whole", decoder: FrameDecoder | None = None) -> List[Decoded]:
@@ -118,11 +118,36 @@ def test_huge_frame_header_fed_bytewise_fails_at_last_size_byte() -> None:
 
 def test_huge_frame_without_limit_does_not_allocate_up_front() -> None:
     dec = FrameDecoder(max_message_size=-1)
-    assert dec.feed(b"\x02" + struct.pack(">Q", 2**62) + b"abc") == []
-    assert dec.buffered < 64
+    assert dec.feed(b"\x02" + struct.pack(">Q", 2**46) + b"abc") == []
+    assert dec.buffered < 64 and dec.allocated < 64
     for _ in range(100):
         dec.feed(b"z" * 100)
     assert dec.buffered < 64 + 100 * 100
+    assert dec.allocated < 64 + 100 * 100
+
+
+@pytest.mark.parametrize("size", [2**63 - 1, 2**64 - 1, 2**62, MAX_FRAME_SIZE + 1])
+@pytest.mark.parametrize("command", [False, True])
+def test_frame_no_allocation_could_hold_is_refused_at_its_header(size: int, command: bool) -> None:
+    """libzmq drops such a frame when its malloc fails (src/v2_decoder.cpp size_ready): so do we, at once."""
+    dec = FrameDecoder(max_message_size=-1, command_limit=MAX_FRAME_SIZE)
+    with pytest.raises(RemoteProtocolError) as info:
+        dec.feed(bytes((0x06 if command else 0x02,)) + struct.pack(">Q", size))
+    assert info.value.reason is ErrorReason.MESSAGE_TOO_LARGE
+    assert str(MAX_FRAME_SIZE) in str(info.value)
+    conn = established("DEALER", "ROUTER")
+    with pytest.raises(RemoteProtocolError):
+        conn.receive_data(bytes((0x06 if command else 0x02,)) + struct.pack(">Q", size))
+    assert conn.state is ConnectionState.CLOSED
+
+
+def test_max_frame_size_is_the_connections_choice() -> None:
+    conn = established("DEALER", "ROUTER", max_frame_size=1 << 30)
+    assert conn.receive_data(frame_header(1 << 30, 0)) == []
+    conn = established("DEALER", "ROUTER", max_frame_size=1 << 30)
+    with pytest.raises(RemoteProtocolError) as info:
+        conn.receive_data(frame_header((1 << 30) + 1, 0))
+    assert info.value.reason is ErrorReason.MESSAGE_TOO_LARGE
 
 
 def test_huge_command_header_fails_immediately() -> None:
@@ -167,12 +192,12 @@ def test_connection_limit_checked_at_header() -> None:
 
 def test_connection_large_frame_at_limit() -> None:
     conn = established("DEALER", "ROUTER", max_message_size=5000)
-    assert conn.receive_data(frame(b"z" * 5000)) == [Message([b"z" * 5000])]
+    assert conn.receive_data(frame(b"z" * 5000)) == [MessageReceived([b"z" * 5000])]
 
 
 def test_connection_unlimited_huge_header_buffers_little() -> None:
     conn = established("DEALER", "ROUTER")
-    assert conn.receive_data(b"\x02" + struct.pack(">Q", 2**62) + b"x" * 10) == []
+    assert conn.receive_data(b"\x02" + struct.pack(">Q", 2**46) + b"x" * 10) == []
     assert conn._decoder.buffered < 100
 
 
@@ -260,7 +285,7 @@ def test_frame_header_and_encode_command() -> None:
 def test_multipart_through_connection(mode: str) -> None:
     conn = established("DEALER", "ROUTER")
     events = feed(conn, message(b"", b"x" * 256, b"") + message(b"solo"), mode)
-    assert events == [Message([b"", b"x" * 256, b""]), Message([b"solo"])]
+    assert events == [MessageReceived([b"", b"x" * 256, b""]), MessageReceived([b"solo"])]
 
 
 
@@ -303,9 +328,9 @@ def test_ready_and_large_message_in_one_chunk(mode: str) -> None:
     conn = Connection("DEALER")
     events = feed(conn, greeting(1) + ready("ROUTER") + message(b"", big) + command(b"PONG"), mode)
     assert [type(e).__name__ for e in events] == [
-        "GreetingReceived", "HandshakeComplete", "Message", "PongReceived"
+        "GreetingReceived", "HandshakeComplete", "MessageReceived", "PongReceived"
     ]
-    assert events[2] == Message([b"", big])
+    assert events[2] == MessageReceived([b"", big])
 
 
 # -- large bodies received in place (FrameDecoder.body_buffer / Connection.receive_buffer) ----------
@@ -336,8 +361,10 @@ def test_large_frame_received_in_place(first: int) -> None:
     wire = message(b"head", big, b"") + message(b"after")
     conn = established()
     events = _recv_into_all(conn, wire, first)
-    assert events == [Message([b"head", big, b""]), Message([b"after"])]
-    assert all(type(f) is bytes for e in events for f in e.frames)  # type: ignore[attr-defined]
+    assert events == [MessageReceived([b"head", big, b""]), MessageReceived([b"after"])]
+    # the large body is handed over as the bytearray it was received into; the rest are bytes
+    frames = [f for e in events for f in e.frames]  # type: ignore[attr-defined]
+    assert [type(f) for f in frames] == [bytes, bytearray, bytes, bytes]
 
 
 def test_large_frame_in_place_then_trailing_data_in_same_feed() -> None:
@@ -354,9 +381,19 @@ def test_announced_huge_frame_allocates_in_proportion_to_what_arrived() -> None:
     decoder = FrameDecoder()  # no size limit
     announced = 1 << 30
     decoder.feed(frame_header(announced, 0) + b"z" * (1 << 20))
-    # 1 MiB of a 1 GiB body: not enough (1/16) to allocate the body, only what arrived is held
-    assert decoder.body_buffer() is None
-    assert decoder.buffered <= (1 << 20) + 16
+    # 1 MiB of a 1 GiB body: only what arrived is held ...
+    assert decoder.buffered == 1 << 20
+    assert decoder.allocated == 1 << 20
+    # ... and the room offered for recv_into is at most as much again
+    view = decoder.body_buffer()
+    assert view is not None and len(view) == 1 << 20
+    view.release()
+    assert decoder.allocated == 2 << 20
+    assert decoder.body_received(100) == []
+    view = decoder.body_buffer()  # the rest of the room, not more
+    assert view is not None and len(view) == (1 << 20) - 100
+    view.release()
+    assert decoder.allocated == 2 << 20
 
 
 def test_peer_closing_inside_a_large_body_is_clean() -> None:

@@ -28,7 +28,7 @@ from zmtp.protocol import (
     Event,
     FrameDecoder,
     HandshakeComplete,
-    Message,
+    MessageReceived,
     RemoteProtocolError,
     encode_frames,
 )
@@ -129,7 +129,7 @@ def test_send_message_through_a_pair_is_the_identity(
     for m in messages:
         pair.a.send_message(m)
     _, eb = pair.pump()
-    assert eb == [Message(m) for m in messages]
+    assert eb == [MessageReceived(m) for m in messages]
 
 
 # -- arbitrary bytes only ever raise RemoteProtocolError ----------------------------------------------------

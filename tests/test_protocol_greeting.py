@@ -166,7 +166,7 @@ def test_nonzero_filler_and_as_server_one_accepted() -> None:
 def test_greeting_with_trailing_handshake_and_message_in_one_chunk() -> None:
     conn = Connection("DEALER")
     events = conn.receive_data(greeting(1) + ready("ROUTER") + b"\x00\x02hi")
-    assert [type(e).__name__ for e in events] == ["GreetingReceived", "HandshakeComplete", "Message"]
+    assert [type(e).__name__ for e in events] == ["GreetingReceived", "HandshakeComplete", "MessageReceived"]
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from zmtp.protocol import (
     Event,
     GreetingReceived,
     HandshakeComplete,
-    Message,
+    MessageReceived,
     PingReceived,
     PongReceived,
     RemoteProtocolError,
@@ -116,7 +116,7 @@ def test_core_dealer_with_pyzmq_router(ctx: zmq.Context, minor: int, core_connec
     drv.flush()
     assert router.recv_multipart() == [b"core-dealer", b"hello", b"", b"world"]
     router.send_multipart([b"core-dealer", b"reply", b""])
-    assert drv.wait_for(is_(Message)) == Message([b"reply", b""])
+    assert drv.wait_for(is_(MessageReceived)) == MessageReceived([b"reply", b""])
 
 
 @MINORS
@@ -129,7 +129,7 @@ def test_core_router_with_pyzmq_dealer(ctx: zmq.Context, minor: int, core_connec
     assert hs.identity == b"peer-7"
     assert conn.peer_identity == b"peer-7"
     dealer.send_multipart([b"q1", b"q2"])
-    assert drv.wait_for(is_(Message)) == Message([b"q1", b"q2"])
+    assert drv.wait_for(is_(MessageReceived)) == MessageReceived([b"q1", b"q2"])
     conn.send_message([b"answer"])
     drv.flush()
     assert dealer.recv_multipart() == [b"answer"]
@@ -148,8 +148,8 @@ def test_multipart_large_and_empty_frames(ctx: zmq.Context, minor: int) -> None:
     assert got == [b"big"] + frames
     router.send_multipart(got)
     router.send_multipart([b"big", b""])
-    assert drv.wait_for(is_(Message)) == Message(frames)
-    assert drv.wait_for(is_(Message)) == Message([b""])
+    assert drv.wait_for(is_(MessageReceived)) == MessageReceived(frames)
+    assert drv.wait_for(is_(MessageReceived)) == MessageReceived([b""])
 
 
 # -- REQ / REP -------------------------------------------------------------------------------------------
@@ -164,7 +164,7 @@ def test_core_req_with_pyzmq_rep(ctx: zmq.Context, minor: int) -> None:
     drv.flush()
     assert rep.recv() == b"ping"
     rep.send(b"pong")
-    assert drv.wait_for(is_(Message)) == Message([b"", b"pong"])
+    assert drv.wait_for(is_(MessageReceived)) == MessageReceived([b"", b"pong"])
 
 
 @MINORS
@@ -174,7 +174,7 @@ def test_core_rep_with_pyzmq_req(ctx: zmq.Context, minor: int, core_connects: bo
     req, drv = link(ctx, zmq.REQ, conn, core_connects)
     assert handshake(drv).socket_type == "REQ"
     req.send(b"question")
-    assert drv.wait_for(is_(Message)) == Message([b"", b"question"])
+    assert drv.wait_for(is_(MessageReceived)) == MessageReceived([b"", b"question"])
     conn.send_message([b"", b"answer"])
     drv.flush()
     assert req.recv() == b"answer"
@@ -193,11 +193,11 @@ def test_core_sub_with_pyzmq_xpub(ctx: zmq.Context, minor: int) -> None:
     assert xpub.recv() == b"\x01topic"
     xpub.send(b"other: not for us")
     xpub.send_multipart([b"topic", b"payload"])
-    assert drv.wait_for(is_(Message)) == Message([b"topic", b"payload"])
+    assert drv.wait_for(is_(MessageReceived)) == MessageReceived([b"topic", b"payload"])
     conn.send_cancel(b"topic")
     drv.flush()
     assert xpub.recv() == b"\x00topic"
-    assert not [e for e in drv.events if isinstance(e, Message)]
+    assert not [e for e in drv.events if isinstance(e, MessageReceived)]
 
 
 @MINORS
@@ -214,7 +214,7 @@ def test_core_sub_with_pyzmq_pub(ctx: zmq.Context, minor: int, core_connects: bo
     while not received and time.monotonic() < end:
         pub.send(b"sports: not for us")
         pub.send(b"weather: sunny")
-        received = [e for e in drv.run_for(0.02) if isinstance(e, Message)]
+        received = [e for e in drv.run_for(0.02) if isinstance(e, MessageReceived)]
     assert received, "no message got through"
     assert all(m.frames == [b"weather: sunny"] for m in received)
 
@@ -298,7 +298,7 @@ def test_libzmq_pings_are_answered(ctx: zmq.Context, minor: int) -> None:
     assert all(p.ttl == 2.0 for p in pings)
     assert not [e for e in events if isinstance(e, (ConnectionClosed, ErrorReceived))]
     dealer.send(b"still connected")
-    assert drv.wait_for(is_(Message)) == Message([b"still connected"])
+    assert drv.wait_for(is_(MessageReceived)) == MessageReceived([b"still connected"])
     conn.send_message([b"and back"])
     drv.flush()
     assert dealer.recv() == b"and back"

@@ -1,4 +1,5 @@
-"""The sans-IO guarantee: nothing in zmtp/protocol may import I/O, clocks, threads or randomness."""
+"""The sans-IO guarantee: nothing in zmtp/protocol (subpackages included) may import I/O, clocks, threads or
+randomness."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ FORBIDDEN = {
 }
 
 PROTOCOL_DIR = Path(zmtp.protocol.__file__).parent
-MODULES = sorted(PROTOCOL_DIR.glob("*.py"))
+MODULES = sorted(PROTOCOL_DIR.rglob("*.py"))
 
 
 def forbidden_imports(source: str) -> List[Tuple[int, str]]:
@@ -48,10 +49,13 @@ def forbidden_imports(source: str) -> List[Tuple[int, str]]:
 def test_modules_found() -> None:
     names = {p.name for p in MODULES}
     assert {"connection.py", "frames.py", "greeting.py", "commands.py", "metadata.py", "mechanism.py",
-            "events.py", "errors.py", "sockettypes.py"} <= names
+            "events.py", "errors.py", "sockettypes.py", "state.py"} <= names
+    # every package below zmtp/protocol is scanned too
+    packages = {p.parent for p in PROTOCOL_DIR.rglob("__init__.py")}
+    assert all(any(m.parent == pkg for m in MODULES) for pkg in packages)
 
 
-@pytest.mark.parametrize("path", MODULES, ids=[p.name for p in MODULES])
+@pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(PROTOCOL_DIR)) for p in MODULES])
 def test_no_io_imports(path: Path) -> None:
     assert forbidden_imports(path.read_text(encoding="utf-8")) == []
 

@@ -48,7 +48,7 @@ from zmtp.protocol import (
     GreetingReceived,
     HandshakeComplete,
     LocalProtocolError,
-    Message,
+    MessageReceived,
     RemoteProtocolError,
     Subscribe,
     is_compatible,
@@ -86,7 +86,7 @@ def feed2(conn: Connection, data: bytes, mode: str = "whole") -> List[Event]:
     if mode == "trailing":
         events = conn.receive_data(data + TAIL2[:1])
         if conn.state is ConnectionState.ESTABLISHED:
-            assert conn.receive_data(TAIL2[1:]) == [Message([b"tail"])]
+            assert conn.receive_data(TAIL2[1:]) == [MessageReceived([b"tail"])]
         return events
     raise ValueError(mode)
 
@@ -165,7 +165,7 @@ def test_identity_exchange(identity: bytes, ours: str, mode: str) -> None:
 def test_greeting_and_messages_in_one_chunk() -> None:
     conn = Connection("PULL")
     events = conn.receive_data(zmtp2_greeting("PUSH", b"p") + message(b"one") + message(b"two", b"2"))
-    assert events == hs_events("PUSH", b"p") + [Message([b"one"]), Message([b"two", b"2"])]
+    assert events == hs_events("PUSH", b"p") + [MessageReceived([b"one"]), MessageReceived([b"two", b"2"])]
 
 
 def test_partial_greeting_waits() -> None:
@@ -268,7 +268,7 @@ def test_3x_commands_are_bad_frames_after_fallback() -> None:
 
 def test_max_message_size_applies_to_zmtp2() -> None:
     conn = zmtp2_established("PULL", "PUSH", max_message_size=10)
-    assert conn.receive_data(message(b"12345", b"67890")) == [Message([b"12345", b"67890"])]
+    assert conn.receive_data(message(b"12345", b"67890")) == [MessageReceived([b"12345", b"67890"])]
     with pytest.raises(RemoteProtocolError) as info:
         conn.receive_data(message(b"12345", b"678901"))
     assert info.value.reason is ErrorReason.MESSAGE_TOO_LARGE
@@ -349,7 +349,7 @@ def test_messages_from_peer(mode: str) -> None:
     conn = Connection("PULL")
     stream = zmtp2_greeting("PUSH") + b"".join(message(*m) for m in MESSAGES)
     events = feed2(conn, stream, mode)
-    assert events[2:] == [Message(m) for m in MESSAGES]
+    assert events[2:] == [MessageReceived(m) for m in MESSAGES]
 
 
 def test_messages_to_peer() -> None:
@@ -392,7 +392,7 @@ def test_split_invariance(identity: bytes, messages: List[List[bytes]], ours: st
         if isinstance(ev, (Subscribe, Cancel)):  # a publisher reads \x01/\x00 as (un)subscriptions
             assert ours != "PULL" and m[0][:1] in (b"\x00", b"\x01") and ev.topic == m[0][1:]
         else:
-            assert ev == Message(m)
+            assert ev == MessageReceived(m)
 
     split = Connection(ours, identity=b"me")
     events: List[Event] = []
@@ -662,4 +662,4 @@ def test_core_3x_with_libzmq_unchanged(ctx: zmq.Context, raw_socks: List[socket.
     drv.flush()
     assert router.recv_multipart() == [b"core", b"hello"]
     router.send_multipart([b"core", b"world"])
-    assert drv.wait_for(lambda e: isinstance(e, Message)) == Message([b"world"])
+    assert drv.wait_for(lambda e: isinstance(e, MessageReceived)) == MessageReceived([b"world"])

@@ -13,6 +13,7 @@ reference counting alone; its ``__del__`` then closes the core (with its linger)
 
 from __future__ import annotations
 
+import os
 import random
 import socket as _socket
 import time
@@ -26,13 +27,16 @@ from .options import Options
 from .patterns import PATTERNS
 from .patterns.base import Pattern
 from .patterns.pipe import Pipe
-from .protocol import Connection, HandshakeComplete
+from .protocol import AuthenticationRequested, Connection, HandshakeComplete, Mechanism, NullMechanism
+from .protocol.curve import CurveClient, CurveServer
+from .protocol.plain import PlainClient, PlainServer
 from .protocol.sockettypes import SOCKET_TYPE_NAMES
 from .reactor import Reactor
 from .sockopt import KEY, OPTIONS, spec_for
 from .transport.endpoint import parse_endpoint
 from .transport.inproc import InprocLink, InprocNames
 from .transport.stream import Connecter, Listener, Stream
+from .zap import ZapBroker
 
 _POLLIN = int(PollEvent.POLLIN)
 _POLLOUT = int(PollEvent.POLLOUT)
@@ -41,7 +45,9 @@ _POLLOUT = int(PollEvent.POLLOUT)
 #: exists from connect() on unless IMMEDIATE).  Publishers and subscribers rebuild their
 #: subscription state per connection and ROUTER routes by the identity each handshake brings.
 _PERSISTENT_PIPES = frozenset(
-    {SocketType.PAIR, SocketType.REQ, SocketType.REP, SocketType.DEALER, SocketType.PULL, SocketType.PUSH}
+    {SocketType.PAIR, SocketType.REQ, SocketType.REP, SocketType.DEALER, SocketType.PULL, SocketType.PUSH,
+     SocketType.CLIENT, SocketType.SERVER, SocketType.PEER, SocketType.SCATTER, SocketType.GATHER,
+     SocketType.CHANNEL}
 )
 #: Socket types whose recv() has no state, so a recv may take several ready messages at once into a
 #: socket-local queue (REQ and REP must not: their recv moves their state machine).
@@ -110,16 +116,20 @@ class SocketCore:
         inproc: InprocNames,
         on_closed: Callable[[SocketCore], None],
         terminated: Callable[[], bool],
+        zap: Optional[ZapBroker] = None,
     ) -> None:
         if socket_type not in PATTERNS:
             raise ZMQError(Errno.EINVAL, f"Invalid socket type: {socket_type}")
         self.socket_type = SocketType(socket_type)
         self.type_name = SOCKET_TYPE_NAMES[socket_type]
+        #: STREAM sockets speak raw bytes to non-ZeroMQ peers (transport/raw.py).
+        self.raw = socket_type == SocketType.STREAM
         self.options = Options(socket_type=socket_type)
         self.reactor = reactor
         self.lock = reactor.lock
         self.inproc = inproc
         self._on_closed = on_closed
+        self._zap = zap
         #: True once the context is terminated (blocking calls raise ContextTerminated).
         self.terminated = terminated
         pattern = PATTERNS[socket_type](self.options, id_seed=random.getrandbits(31))
@@ -143,7 +153,7 @@ class SocketCore:
         self.finished = False
         self.binds: Dict[str, Union[Listener, str]] = {}
         self.connects: Dict[str, Union[Connecter, InprocLink]] = {}
-        self.streams: Set[Stream] = set()
+        self.streams: Set[Any] = set()  # Stream (ZMTP) or RawConnection (STREAM sockets)
         self._links: Set[InprocLink] = set()
         self.last_endpoint = b""
         self._lingering = 0
@@ -183,12 +193,10 @@ class SocketCore:
         if option == SocketOption.IPV4ONLY:
             o.ipv6 = not value
             return
-        if spec.kind == KEY:
-            value = _curve_key(value)
         assert spec.attr is not None
         setattr(o, spec.attr, value)
         if option in _MECHANISM_OPTIONS:
-            o.mechanism = _mechanism_of(o)
+            _select_mechanism(o, option, value)
 
     def _subscription(self, topic: bytes, subscribe: bool) -> None:
         pattern = self.pattern
@@ -291,6 +299,9 @@ class SocketCore:
             self.inproc.connect(link, ep.address)
         else:
             connecter = Connecter(self, ep.transport, ep.address, addr)
+            # CONNECT_ROUTING_ID names the peer of this one connect() (libzmq clears it afterwards)
+            connecter.routing_id = self.options.connect_routing_id
+            self.options.connect_routing_id = b""
             if persistent:
                 pipe = self.new_pipe()
                 connecter.pipe = pipe
@@ -298,6 +309,16 @@ class SocketCore:
             self.connects[addr] = connecter
             connecter.start()
         self.last_endpoint = addr.encode()
+
+    def connect_peer(self, addr: str) -> int:
+        """PEER (RFC 51): connect and return the routing id the new peer has (known at once: the
+        pipe is attached before any connection exists).  EFAULT with IMMEDIATE, as libzmq."""
+        if self.socket_type != SocketType.PEER:
+            raise ZMQError(Errno.ENOTSUP, "connect_peer is for PEER sockets")
+        if self.options.immediate:
+            raise ZMQError(Errno.EFAULT, "connect_peer needs IMMEDIATE unset")
+        self.connect(addr)
+        return int(self.pattern.last_routing_id)  # type: ignore[attr-defined]
 
     def disconnect(self, addr: str) -> None:
         target = self.connects.pop(addr, None)
@@ -392,6 +413,7 @@ class SocketCore:
         return Connection(
             self.type_name,
             identity=o.routing_id,
+            mechanism=self._mechanism(),
             minor_version=o.zmtp_minor,
             max_message_size=o.maxmsgsize,
             handshake_ivl=o.handshake_ivl / 1000.0,
@@ -401,7 +423,35 @@ class SocketCore:
             now=now,
         )
 
-    def add_stream(self, stream: Stream) -> bool:
+    def _mechanism(self) -> Mechanism:
+        """The security mechanism for a new connection, from the options (libzmq's rules)."""
+        o = self.options
+        zap = self._zap is not None and self._zap.available()
+        if o.mechanism == _PLAIN:
+            if o.as_server:
+                return PlainServer(zap=zap)
+            return PlainClient(username=o.plain_username, password=o.plain_password)
+        if o.mechanism == _CURVE:
+            if o.as_server:
+                if not o.curve_secretkey:
+                    raise ZMQError(Errno.EINVAL, "CURVE_SERVER needs CURVE_SECRETKEY")
+                return CurveServer(secret_key=o.curve_secretkey, zap=zap, random_bytes=os.urandom)
+            if not (o.curve_publickey and o.curve_secretkey and o.curve_serverkey):
+                raise ZMQError(Errno.EINVAL, "a CURVE client needs CURVE_PUBLICKEY, CURVE_SECRETKEY, CURVE_SERVERKEY")
+            return CurveClient(
+                public_key=o.curve_publickey, secret_key=o.curve_secretkey, server_key=o.curve_serverkey,
+                random_bytes=os.urandom,
+            )
+        # NULL asks ZAP only when a domain is set (libzmq 4.3 null_mechanism_t)
+        return NullMechanism(zap=zap and bool(o.zap_domain))
+
+    def authenticate(self, stream: Stream, request: AuthenticationRequested) -> None:
+        if self._zap is None:
+            stream.close(ConnectionRefusedError("no ZAP broker"))
+            return
+        self._zap.request(self, stream, request)
+
+    def add_stream(self, stream: Any) -> bool:
         connecter = stream.connecter
         if self.closed:
             if connecter is None or not connecter.lingering:
@@ -410,12 +460,12 @@ class SocketCore:
         self.streams.add(stream)
         return True
 
-    def stream_ready(self, stream: Stream, event: HandshakeComplete) -> Optional[Pipe]:
+    def stream_ready(self, stream: Any, event: HandshakeComplete) -> Optional[Pipe]:
         """A stream finished its handshake: give it a pipe (None refuses the peer)."""
         if self.closed and not stream.lingering:
             return None
         connecter = stream.connecter
-        pipe = connecter.pipe if connecter is not None else None
+        pipe: Optional[Pipe] = connecter.pipe if connecter is not None else None
         if pipe is not None:
             pipe.peer_identity = event.identity
             pipe.peer_socket_type = event.socket_type
@@ -428,13 +478,21 @@ class SocketCore:
         pipe.peer_identity = event.identity
         pipe.peer_socket_type = event.socket_type
         pipe.data = stream
+        if connecter is not None and connecter.routing_id:
+            # our own name for a peer we connected to (router.cpp / stream.cpp identify_peer)
+            if self.raw:
+                pipe.routing_id = connecter.routing_id
+            else:
+                pipe.peer_identity = connecter.routing_id
         if not self.attach_pipe(pipe):
             return None
         self.signal()
         return pipe
 
-    def stream_closed(self, stream: Stream) -> None:
+    def stream_closed(self, stream: Any) -> None:
         self.streams.discard(stream)
+        if self._zap is not None and stream.pipe is None:
+            self._zap.forget(stream)
         if stream.pipe is not None and stream.error is not None:
             self.transport_event(Event.DISCONNECTED, stream.endpoint, stream.fd)
         connecter = stream.connecter
@@ -473,8 +531,8 @@ class SocketCore:
 
     def _pipe_outbound(self, pipe: Pipe) -> None:
         """A pipe's outbound queue became non-empty: get its stream writing."""
-        stream = pipe.data
-        if type(stream) is not Stream or stream.flush_scheduled or stream.pipe is not pipe:
+        stream: Any = pipe.data
+        if stream is None or stream.flush_scheduled or stream.pipe is not pipe:
             return
         reactor = self.reactor
         if reactor.threaded and not reactor.dispatching:
@@ -493,16 +551,16 @@ class SocketCore:
 
     def _close_pipe(self, pipe: Pipe) -> None:
         """The pattern dropped a peer (ROUTER_HANDOVER): close its connection."""
-        stream = pipe.data
-        if isinstance(stream, Stream):
-            stream.close(None)
-        elif isinstance(stream, InprocLink):
+        stream: Any = pipe.data
+        if isinstance(stream, InprocLink):
             stream.close()
+        elif stream is not None:
+            stream.close(None)
         self.detach_pipe(pipe)
 
     def _pipe_inbound_space(self, pipe: Pipe) -> None:
-        stream = pipe.data
-        if type(stream) is Stream:
+        stream: Any = pipe.data
+        if stream is not None and not isinstance(stream, InprocLink):
             stream.resume_reading()
 
     # -- closing -------------------------------------------------------------------------------
@@ -589,7 +647,7 @@ class SocketCore:
         self._on_closed(self)
 
 
-def _scheduled_flush(stream: Stream) -> None:
+def _scheduled_flush(stream: Any) -> None:
     stream.flush_scheduled = False
     stream.flush(release_lock=True)
 
@@ -603,26 +661,30 @@ _MECHANISM_OPTIONS = frozenset(
 )
 
 
-def _mechanism_of(o: Options) -> int:
-    """libzmq picks the mechanism from the last security options set (src/options.cpp): CURVE when
-    a server flag or server key is set, PLAIN when a server flag or credentials are set, else NULL."""
-    if o.curve_server or o.curve_serverkey:
-        return 2
-    if o.plain_server or o.plain_username or o.plain_password:
-        return 1
-    return 0
+_NULL, _PLAIN, _CURVE = 0, 1, 2
 
 
-def _curve_key(value: bytes) -> bytes:
-    """CURVE keys are stored as 32 raw bytes; pyzmq also accepts their 40-character Z85 form."""
-    if len(value) == 40:
-        from .utils.z85 import decode
-
-        try:
-            return decode(value)
-        except ValueError:
-            raise ZMQError(Errno.EINVAL, "Invalid Z85 CURVE key") from None
-    return value
+def _select_mechanism(o: Options, option: int, value: Any) -> None:
+    """libzmq picks the mechanism and the as-server flag from the security option set last
+    (src/options.cpp ``options_t::setsockopt``): PLAIN_SERVER / CURVE_SERVER choose their mechanism
+    (or NULL when cleared) and set as-server; PLAIN_USERNAME / PLAIN_PASSWORD choose PLAIN as a client
+    (NULL when set empty); any CURVE key chooses CURVE, and CURVE_SERVERKEY makes us a client."""
+    if option == SocketOption.PLAIN_SERVER:
+        o.as_server = bool(value)
+        o.mechanism = _PLAIN if value else _NULL
+    elif option in (SocketOption.PLAIN_USERNAME, SocketOption.PLAIN_PASSWORD):
+        if value:
+            o.as_server = False
+            o.mechanism = _PLAIN
+        else:
+            o.mechanism = _NULL
+    elif option == SocketOption.CURVE_SERVER:
+        o.as_server = bool(value)
+        o.mechanism = _CURVE if value else _NULL
+    else:  # a CURVE key
+        o.mechanism = _CURVE
+        if option == SocketOption.CURVE_SERVERKEY:
+            o.as_server = False
 
 
 def os_error(exc: OSError, endpoint: str = "") -> ZMQError:

@@ -22,6 +22,7 @@ from typing import Any, Callable, List, Optional, Set
 from .core import SocketCore
 from .reactor import Reactor
 from .transport.inproc import InprocNames
+from .zap import ZapBroker
 
 #: Drivers an engine can run with.
 THREADED, BLOCKING = "threaded", "blocking"
@@ -40,6 +41,7 @@ class Engine:
         else:
             self.reactor = Reactor(self.lock, threaded=driver == THREADED)
         self.inproc = InprocNames()
+        self.zap = ZapBroker(self.inproc, self._internal_socket)
         #: Cores not yet finished (open, or closed and still lingering).
         self.cores: Set[SocketCore] = set()
         self.terminated = False
@@ -67,9 +69,20 @@ class Engine:
                 inproc=self.inproc,
                 on_closed=self._core_finished,
                 terminated=self.is_terminated,
+                zap=self.zap,
             )
             self.cores.add(core)
             return core
+
+    def _internal_socket(self, socket_type: int) -> SocketCore:
+        """A socket zmtp itself uses (the ZAP client), lock held; not waited for by term()."""
+        return SocketCore(
+            socket_type,
+            reactor=self.reactor,
+            inproc=self.inproc,
+            on_closed=lambda core: None,
+            terminated=self.is_terminated,
+        )
 
     def is_terminated(self) -> bool:
         return self.terminated
@@ -119,6 +132,7 @@ class Engine:
                     self.lock.acquire()
             self.reactor.run_pending()
             self.reactor.wait(lambda: not self.cores, None, (self,))
+            self.zap.close()
             self.reactor.stop()
 
     def destroy(self, linger: Optional[int]) -> None:

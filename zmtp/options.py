@@ -66,6 +66,8 @@ class Options:
     zmtp_minor: int = 1
     # security: NULL (0) by default; PLAIN (1) and CURVE (2) are chosen by setting their options
     mechanism: int = 0
+    #: The greeting's as-server flag (PLAIN_SERVER / CURVE_SERVER set it, client options clear it).
+    as_server: bool = False
     plain_server: bool = False
     plain_username: bytes = b""
     plain_password: bytes = b""

@@ -53,8 +53,10 @@ class OptionSpec(NamedTuple):
             value = bytes(value)
             if kind == BYTES and not self.lo <= len(value) <= self.hi:
                 raise ZMQError(Errno.EINVAL, f"Invalid length {len(value)} for option {_name(option)}")
-            if kind == KEY and len(value) not in (0, 32, 40):
-                raise ZMQError(Errno.EINVAL, f"A CURVE key is 32 bytes or 40 Z85 characters, not {len(value)}")
+            if kind == KEY:
+                from .utils.curve import curve_key
+
+                return curve_key(value)  # 32 raw bytes, 40 Z85 characters (41 with a NUL), else EINVAL
             return value
         if isinstance(value, str):
             raise TypeError("unicode not allowed, use setsockopt_string")

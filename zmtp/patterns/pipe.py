@@ -17,13 +17,29 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Deque, List, Optional, Union
+from typing import TYPE_CHECKING, Callable, Deque, List, NamedTuple, Optional, Union
 
 if TYPE_CHECKING:
     from .base import Pattern
 
 #: A multipart message: its frames, in order.  Frames are ``bytes`` (or bytes-like on the send side).
 Message = List[bytes]
+
+
+class SingleMessage(NamedTuple):
+    """One message of a thread-safe (draft) socket with the properties libzmq keeps on ``msg_t``.
+
+    CLIENT, SERVER, RADIO, DISH, SCATTER, GATHER, PEER and CHANNEL carry exactly one frame per
+    message (RFC 41, 48, 49, 51, 52), plus two properties that pyzmq exposes as ``Frame.routing_id``
+    and ``Frame.group``.  A tuple, because one is built per received message (cheapest to make).
+    """
+
+    #: The single frame.
+    body: bytes
+    #: SERVER/PEER: the peer's routing id (non-zero 32-bit); 0 elsewhere (libzmq ``msg_t::routing_id``).
+    routing_id: int = 0
+    #: RADIO/DISH: the group, 0-255 bytes (RFC 48 "Group"); ``b""`` elsewhere.
+    group: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -37,7 +53,23 @@ class SubscriptionChange:
     subscribe: bool
 
 
-OutboundItem = Union[Message, SubscriptionChange]
+@dataclass(frozen=True)
+class GroupChange:
+    """A DISH joining (or leaving) a RADIO group: the JOIN/LEAVE commands (RFC 48; ZMTP 3.1 section 3.2).
+
+    Queued on a pipe's outbound side by DISH, bypassing SNDHWM like :class:`SubscriptionChange`.  The
+    transport sends it as a command frame whose body is ``b"\\x04JOIN" + group`` or
+    ``b"\\x05LEAVE" + group`` *whatever the peer's ZMTP minor version*: libzmq 4.3.5 does so on 3.0 too
+    (dish.cpp ``dish_session_t::pull_msg`` builds a command message; the 3.0 encoder sets the COMMAND
+    flag), and its RADIO only recognises them as commands (radio.cpp ``radio_session_t::push_msg``).
+    Inproc delivers it with :meth:`Pipe.deliver_group`.
+    """
+
+    group: bytes
+    join: bool
+
+
+OutboundItem = Union[Message, SubscriptionChange, GroupChange]
 
 
 class Pipe:
@@ -46,7 +78,7 @@ class Pipe:
     __slots__ = (
         "outbound", "inbound", "sndhwm", "rcvhwm", "routing_id", "peer_identity", "peer_socket_type",
         "pattern", "on_outbound", "on_inbound_space", "on_drained", "active", "closed", "zmtp_version",
-        "data",
+        "data", "server_routing_id", "subscribe_to_all", "inbound_filter",
     )
 
     def __init__(
@@ -83,6 +115,15 @@ class Pipe:
         self.zmtp_version = 1
         #: Free slot for the transport's own bookkeeping.
         self.data: object = None
+        #: SERVER/PEER: the non-zero 32-bit routing id the pattern assigned to this peer (RFC 41;
+        #: libzmq's ``pipe_t::set_server_socket_routing_id``).  0 for other patterns.
+        self.server_routing_id = 0
+        #: Set by the transport before attach for a pipe that takes every group (libzmq's
+        #: ``subscribe_to_all``: the UDP transport's pipe on a RADIO, which has no JOINs to send).
+        self.subscribe_to_all = False
+        #: Set by a pattern that must see each message as it arrives (DISH: a malformed message
+        #: drops the peer at once, as libzmq's session does).  Returns False to refuse the message.
+        self.inbound_filter: Optional[Callable[[Pipe, Message], bool]] = None
 
     # -- pattern side ---------------------------------------------------------------------------
     def writable(self) -> bool:
@@ -120,6 +161,9 @@ class Pipe:
 
     def deliver(self, msg: Message) -> None:
         """A whole message arrived from the peer."""
+        screen = self.inbound_filter
+        if screen is not None and not screen(self, msg):
+            return
         inbound = self.inbound
         inbound.append(msg)
         if len(inbound) == 1 and self.pattern is not None:
@@ -129,6 +173,11 @@ class Pipe:
         """The peer subscribed to (or cancelled) ``topic``: a SUBSCRIBE/CANCEL command or 3.0 message."""
         if self.pattern is not None:
             self.pattern.pipe_subscription(self, topic, subscribe)
+
+    def deliver_group(self, group: bytes, join: bool) -> None:
+        """The peer joined (or left) ``group``: a JOIN/LEAVE command, or inproc's :class:`GroupChange`."""
+        if self.pattern is not None:
+            self.pattern.pipe_group(self, group, join)
 
     def take_outbound(self) -> Optional[OutboundItem]:
         """Take the next item to put on the wire, telling the pattern when room appears."""

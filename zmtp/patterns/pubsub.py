@@ -1,11 +1,9 @@
 """PUB, XPUB, SUB and XSUB (RFC 29, PUBSUB; libzmq src/pub.cpp, xpub.cpp, sub.cpp, xsub.cpp).
 
-Subscriptions are prefix matches on a message's first frame.  libzmq keeps them in tries (mtrie.cpp
-on the publisher: topic -> set of pipes; trie.cpp on the subscriber: topic -> reference count).  A
-trie walk costs O(len(first frame)); here a topic table is a dict plus the sorted set of *distinct
-topic lengths* present, so matching a frame costs one slice and one dict lookup per distinct length
-not longer than the frame -- a handful for real topic sets, however many topics or subscribers there
-are and however long the frame is.
+Subscriptions are prefix matches on a message's first frame.  libzmq keeps them in tries (mtrie on
+the publisher: topic -> set of pipes; trie on the subscriber: topic -> reference count); so do we
+(:mod:`zmtp.patterns.trie`, compressed tries whose match cost is the length of the matched path,
+whatever the number of topics, of distinct topic lengths or of subscribers).
 
 Filtering happens on both sides, as in libzmq: the publisher only sends what some peer subscribed to
 (RFC 29 section 2.2 "SHALL NOT send messages to a subscriber that did not subscribe"), and SUB checks
@@ -14,9 +12,8 @@ again on receipt (it may be talking to an old publisher that does not filter).
 
 from __future__ import annotations
 
-from bisect import insort
 from collections import deque
-from typing import Deque, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Deque, Dict, Iterable, Optional, Set, Tuple
 
 from ..constants import Errno
 from ..error import ZMQError
@@ -25,149 +22,12 @@ from ._common import not_supported
 from .base import Pattern
 from .pipe import Message, Pipe, SubscriptionChange
 from .queues import FairQueue
+from .trie import LAST_VALUE_REMOVED, NOT_FOUND, VALUES_REMAIN, PipeSubscriptions, TopicCounts
 
-# mtrie_t::rm_result (src/generic_mtrie.hpp)
-NOT_FOUND = 0
-LAST_VALUE_REMOVED = 1
-VALUES_REMAIN = 2
-
-
-class _Lengths:
-    """How many distinct topics there are of each length, and those lengths in ascending order."""
-
-    __slots__ = ("counts", "ordered")
-
-    def __init__(self) -> None:
-        self.counts: Dict[int, int] = {}
-        self.ordered: List[int] = []
-
-    def add(self, n: int) -> None:
-        count = self.counts.get(n, 0)
-        if not count:
-            insort(self.ordered, n)
-        self.counts[n] = count + 1
-
-    def remove(self, n: int) -> None:
-        count = self.counts[n] - 1
-        if count:
-            self.counts[n] = count
-        else:
-            del self.counts[n]
-            self.ordered.remove(n)
-
-
-class PipeSubscriptions:
-    """Publisher-side table: topic -> set of subscribed pipes (libzmq's mtrie_t semantics).
-
-    As in mtrie.cpp a pipe is subscribed to a topic or not (no per-pipe count): ``add`` says whether
-    the topic got its first subscriber, ``rm`` whether it lost its last one.  The subscriber side
-    counts (SUB sends one CANCEL for several SUBSCRIBEs), so the two together behave as counted.
-    """
-
-    __slots__ = ("topics", "lengths", "by_pipe")
-
-    def __init__(self) -> None:
-        self.topics: Dict[bytes, Set[Pipe]] = {}
-        self.lengths = _Lengths()
-        self.by_pipe: Dict[Pipe, Set[bytes]] = {}
-
-    def add(self, topic: bytes, pipe: Pipe) -> bool:
-        """Subscribe ``pipe``; True when ``topic`` had no subscriber before."""
-        pipes = self.topics.get(topic)
-        first = pipes is None
-        if pipes is None:
-            pipes = self.topics[topic] = set()
-            self.lengths.add(len(topic))
-        pipes.add(pipe)
-        self.by_pipe.setdefault(pipe, set()).add(topic)
-        return first
-
-    def rm(self, topic: bytes, pipe: Pipe) -> int:
-        """Unsubscribe ``pipe``: NOT_FOUND, LAST_VALUE_REMOVED or VALUES_REMAIN."""
-        pipes = self.topics.get(topic)
-        if pipes is None or pipe not in pipes:
-            return NOT_FOUND
-        pipes.discard(pipe)
-        mine = self.by_pipe[pipe]
-        mine.discard(topic)
-        if not mine:
-            del self.by_pipe[pipe]
-        if pipes:
-            return VALUES_REMAIN
-        del self.topics[topic]
-        self.lengths.remove(len(topic))
-        return LAST_VALUE_REMOVED
-
-    def rm_pipe(self, pipe: Pipe) -> List[Tuple[bytes, bool]]:
-        """Drop every subscription of ``pipe``: [(topic, was the last subscriber)]."""
-        removed: List[Tuple[bytes, bool]] = []
-        for topic in sorted(self.by_pipe.get(pipe, ())):
-            removed.append((topic, self.rm(topic, pipe) == LAST_VALUE_REMOVED))
-        return removed
-
-    def match(self, frame: bytes) -> Optional[Set[Pipe]]:
-        """The pipes subscribed to a prefix of ``frame`` (None when none).  Do not mutate the result."""
-        topics = self.topics
-        found: Optional[Set[Pipe]] = None
-        merged = False
-        n = len(frame)
-        for length in self.lengths.ordered:
-            if length > n:
-                break
-            pipes = topics.get(frame[:length])
-            if pipes is not None:
-                if found is None:
-                    found = pipes
-                elif not merged:
-                    found = found | pipes
-                    merged = True
-                else:
-                    found |= pipes
-        return found
-
-
-class TopicCounts:
-    """Subscriber-side table: topic -> reference count (libzmq's trie_t semantics, src/trie.cpp)."""
-
-    __slots__ = ("topics", "lengths")
-
-    def __init__(self) -> None:
-        self.topics: Dict[bytes, int] = {}
-        self.lengths = _Lengths()
-
-    def add(self, topic: bytes) -> bool:
-        """Count one more subscription; True when it is the first for ``topic``."""
-        count = self.topics.get(topic, 0)
-        self.topics[topic] = count + 1
-        if not count:
-            self.lengths.add(len(topic))
-        return not count
-
-    def rm(self, topic: bytes) -> bool:
-        """Count one subscription less; True when that was the last one (False if none existed)."""
-        count = self.topics.get(topic, 0)
-        if not count:
-            return False
-        if count > 1:
-            self.topics[topic] = count - 1
-            return False
-        del self.topics[topic]
-        self.lengths.remove(len(topic))
-        return True
-
-    def check(self, frame: bytes) -> bool:
-        """True when some subscribed topic is a prefix of ``frame``."""
-        topics = self.topics
-        if not topics:
-            return False
-        n = len(frame)
-        for length in self.lengths.ordered:
-            if length > n:
-                return False
-            if frame[:length] in topics:
-                return True
-        return False
-
+__all__ = [
+    "XPub", "Pub", "XSub", "Sub", "PipeSubscriptions", "TopicCounts",
+    "NOT_FOUND", "LAST_VALUE_REMOVED", "VALUES_REMAIN",
+]
 
 class XPub(Pattern):
     """RFC 29 section 2.3 (src/xpub.cpp): PUB that shows subscriptions to the application.
@@ -280,7 +140,7 @@ class XPub(Pattern):
     def send(self, msg: Message) -> bool:
         subs = self._subs
         invert = self.options.invert_matching
-        if not subs.topics and not invert:
+        if not subs.size and not invert:
             return True
         if not msg:
             return True
@@ -373,7 +233,7 @@ class XSub(Pattern):
 
     def attach(self, pipe: Pipe) -> bool:
         super().attach(pipe)
-        for topic in self._subs.topics:
+        for topic in self._subs:
             pipe.write(SubscriptionChange(topic, True))
         self._fq.attach(pipe)
         self.signal()

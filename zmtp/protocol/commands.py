@@ -1,7 +1,7 @@
 """Command bodies (RFC 37 section 3.4): a 1-byte name length, the name, command data.
 
 This module encodes and decodes the bodies of the commands the framing layer carries: READY, ERROR,
-SUBSCRIBE, CANCEL, PING, PONG.  Mechanism-specific commands (HELLO, WELCOME, INITIATE, MESSAGE) are
+SUBSCRIBE, CANCEL, PING, PONG, JOIN, LEAVE.  Mechanism-specific commands (HELLO, WELCOME, INITIATE, MESSAGE) are
 parsed by their mechanisms with :func:`split_command`.
 """
 
@@ -21,6 +21,16 @@ SUBSCRIBE = b"SUBSCRIBE"
 CANCEL = b"CANCEL"
 PING = b"PING"
 PONG = b"PONG"
+#: ZMTP 3.1 RADIO/DISH group membership (RFC 37 section 3.6 "Radio-Dish", RFC 48): a DISH sends them
+#: to its RADIOs.  libzmq 4.3 sends them as commands whatever the 3.x minor version
+#: (dish_session_t::pull_msg builds ``\4JOIN`` + group with msg_t::command; the 3.0 encoder,
+#: v2_encoder_t, keeps the COMMAND flag), and radio_session_t::push_msg reads them.
+JOIN = b"JOIN"
+LEAVE = b"LEAVE"
+
+#: libzmq 4.3's ZMQ_GROUP_MAX_LENGTH (zmq.h; 15 in 4.2): a longer group in a JOIN or LEAVE makes
+#: libzmq's msg_t::set_group fail, which radio_session_t::push_msg asserts on; we refuse it instead.
+GROUP_MAX_LENGTH = 255
 
 #: RFC 37 section 3.4.4: the PING context is at most 16 bytes.
 MAX_PING_CONTEXT = 16
@@ -78,3 +88,25 @@ def decode_ping(data: bytes) -> Tuple[int, bytes]:
 
 def encode_pong(context: bytes) -> bytes:
     return command_body(PONG, context)
+
+
+def encode_group_command(name: bytes, group: bytes) -> bytes:
+    """A JOIN or LEAVE body; the group is 0-255 bytes of 1-255 each (RFC 48 "Group")."""
+    if len(group) > GROUP_MAX_LENGTH:
+        raise LocalProtocolError(
+            ErrorReason.INVALID_ARGUMENT, f"a group is at most {GROUP_MAX_LENGTH} bytes, not {len(group)}"
+        )
+    if b"\x00" in group:
+        raise LocalProtocolError(ErrorReason.INVALID_ARGUMENT, "a group may not contain a zero byte (RFC 48)")
+    return command_body(name, group)
+
+
+def decode_group(name: bytes, data: bytes) -> bytes:
+    """The group of a JOIN or LEAVE, checked against libzmq's limit."""
+    if len(data) > GROUP_MAX_LENGTH:
+        raise RemoteProtocolError(
+            ErrorReason.BAD_COMMAND,
+            f"peer sent {name.decode('ascii')} for a {len(data)}-byte group; groups are at most "
+            f"{GROUP_MAX_LENGTH} bytes (ZMQ_GROUP_MAX_LENGTH)",
+        )
+    return bytes(data)

@@ -9,6 +9,7 @@ before the handshake, sent a frame over the size limit ...).  Both carry a machi
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any, List
 
 
 class ErrorReason(Enum):
@@ -34,12 +35,18 @@ class ErrorReason(Enum):
 
 
 class ProtocolError(Exception):
-    """Base class: ``reason`` is an :class:`ErrorReason`, ``str(err)`` the human sentence."""
+    """Base class: ``reason`` is an :class:`ErrorReason`, ``str(err)`` the human sentence.
+
+    ``events`` (set on a :class:`RemoteProtocolError` raised by a Connection's input methods) holds the
+    events completed before the fault in the same call: a driver dispatches them, then closes, so the
+    messages that arrived whole before a bad frame are delivered however the bytes were split.
+    """
 
     def __init__(self, reason: ErrorReason, message: str) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.events: List[Any] = []
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.reason.name}, {self.message!r})"

@@ -1,8 +1,14 @@
 """What a :class:`~zmtp.protocol.connection.Connection` reports: small frozen events.
 
-Each event is named after the protocol concept it reports.  Data messages are one :class:`Message`
-per whole multipart message, never one per frame; a driver that wants to skip even that can install a
-``message_sink`` on the connection once the handshake is complete.
+Each event is named after the protocol concept it reports.  Data messages are one
+:class:`MessageReceived` per whole multipart message, never one per frame; a driver that wants to skip
+even that can install a ``message_sink`` on the connection once the handshake is complete.
+
+Frames are ``bytes``, except that a frame body of ``frames.LARGE_BODY`` (64 KiB) bytes or more that
+was received in place comes as the ``bytearray`` it was received into, so that it is never copied; a
+driver converts it when it must hand out immutable bytes (pyzmq's copy=True) and may hand it out as
+is otherwise.  Anything the core itself hashes or compares as a key (subscription topics, groups,
+identities, PING contexts, command bodies) is always ``bytes``.
 """
 
 from __future__ import annotations
@@ -30,19 +36,39 @@ class GreetingReceived(Event):
 class HandshakeComplete(Event):
     """The security handshake finished: the peer's READY (or equivalent) has been accepted.
 
-    ``version`` is the negotiated ZMTP version, (3, 0) or (3, 1).  ``metadata`` holds every property
-    the peer sent, names lower-cased.  ``identity`` is its Identity property (b"" when absent).
+    ``version`` is the negotiated ZMTP version, (3, 0) or (3, 1).  ``identity`` is its Identity
+    property (b"" when absent).  ``metadata`` holds every property the peer sent, names lower-cased,
+    merged as libzmq merges them for ``zmq_msg_gets`` (``stream_engine_base_t::mechanism_ready``): when
+    a ZAP handler was asked, its properties come first and win over the peer's, and ``user-id`` is its
+    user id.  ``user_id`` is that user id too (b"" without ZAP).
     """
 
     socket_type: str
     identity: bytes
     version: Tuple[int, int]
     metadata: Dict[str, bytes] = field(default_factory=dict)
+    user_id: bytes = b""
 
 
 @dataclass(frozen=True)
-class Message(Event):
-    """A whole multipart data message from the peer."""
+class AuthenticationRequested(Event):
+    """The mechanism needs a ZAP decision (RFC 27) on the peer before the handshake can go on.
+
+    ``mechanism`` and ``credentials`` are the ZAP request's mechanism and credential frames.  The
+    connection holds the peer's input until the driver calls ``Connection.authentication_result``.
+    """
+
+    mechanism: bytes
+    credentials: List[bytes]
+
+
+@dataclass(frozen=True)
+class MessageReceived(Event):
+    """A whole multipart data message from the peer (frames: see the module docstring).
+
+    Named for what happened, like the other events: pyzmq's ``zmq.Message`` (zmtp.Message) is another
+    thing, at the API level.
+    """
 
     frames: List[bytes]
 
@@ -59,6 +85,20 @@ class Cancel(Event):
     """The peer cancelled ``topic``: a 3.1 CANCEL command or a 3.0 ``\\x00topic`` message."""
 
     topic: bytes
+
+
+@dataclass(frozen=True)
+class Join(Event):
+    """A DISH peer joined ``group`` (a JOIN command, RFC 48); reported on RADIO connections only."""
+
+    group: bytes
+
+
+@dataclass(frozen=True)
+class Leave(Event):
+    """A DISH peer left ``group`` (a LEAVE command, RFC 48); reported on RADIO connections only."""
+
+    group: bytes
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,29 @@
-"""Frames (RFC 23 / RFC 37 section 3.3): a flags byte, a 1- or 8-byte size, a body.
+"""Frames (RFC 23 / RFC 37 section 2.7): a flags byte, a 1- or 8-byte size, a body.
 
 Flags: bit 0 MORE (another frame of this message follows), bit 1 LONG (8-byte size), bit 2 COMMAND.
 Bits 3-7 are reserved and must be zero.  The decoder reassembles data frames into whole multipart
 messages (one event per message, not per frame) and judges every size the moment the header is read,
 before any body byte is buffered, so a peer cannot make us hold more than the maximum message size.
 
+Memory follows what arrived, never what was announced: a large body (``LARGE_BODY`` or more) is kept
+in a ``bytearray`` that grows as its bytes come in (growing a bytearray is amortised linear, and cheap
+on glibc, whose realloc moves large blocks with mremap), and the buffer offered to a driver for
+``recv_into`` is at most as large again as what already arrived.  Such a body is returned as that very
+``bytearray`` (no copy at the end); every other frame is ``bytes``.
+
 Buffering is linear: bytes that complete nothing are appended to one ``bytearray`` and are parsed again
 only once enough have arrived to make progress (``_need``), so a large frame arriving in small pieces is
 copied a constant number of times, never once per piece.
+
+A bad frame never costs what came before it: every message and command completed earlier in the same
+chunk is returned first, and the error is raised by the next call (:attr:`FrameDecoder.error` says it
+is pending), so the result is the same however the bytes were split.
 """
 
 from __future__ import annotations
 
-from typing import List, Optional, Union
+import sys
+from typing import List, Optional, Tuple, Union
 
 from .errors import ErrorReason, RemoteProtocolError
 
@@ -25,18 +36,43 @@ RESERVED = 0xF8
 #: the maximum message size (a peer must not make us buffer gigabytes while still anonymous).
 HANDSHAKE_COMMAND_LIMIT = 1 << 20
 
-#: A data frame body at least this large, still incomplete, is received into its own buffer of exactly
-#: its size (``FrameDecoder.body_buffer``) so a driver can ``recv_into`` it without intermediate copies.
+#: A frame body at least this large, still incomplete, is received into its own growing buffer
+#: (``FrameDecoder.body_buffer``), so a driver can ``recv_into`` it without intermediate copies, and is
+#: handed over as that ``bytearray``.
 LARGE_BODY = 1 << 16
-#: Bodies up to this size are allocated as soon as their header is read; a larger one only once a
-#: sixteenth of it has arrived, so announcing a huge frame never costs us more than 16 times what the
-#: peer really sent (libzmq allocates the announced size at once).
-PREALLOC_EAGER = 1 << 20
-#: Beyond this the body is always buffered as it arrives.
-PREALLOC_MAX = 1 << 28
+#: A large body is offered for ``recv_into`` once this much of it is in; until then the driver's normal
+#: reads feed it (a bare header says nothing about whether the body will ever come).
+OFFER_MIN = 1 << 12
+#: At most this much zeroed room is added to a body in one step before ``recv_into``.
+OFFER_STEP = 1 << 20
+_ZEROS = bytes(OFFER_STEP)
 
-#: What the decoder returns: a whole data message (list of frames) or a command body (name + data).
-Decoded = Union[List[bytes], bytes]
+#: The largest frame any allocation could hold: 2**47 bytes (128 TiB) is the whole user address space
+#: of a 64-bit machine with 48-bit virtual addresses (x86-64 with 4-level paging, most arm64), and
+#: bytearrays stop at sys.maxsize on 32-bit builds.  A larger announced size is refused at its header,
+#: as libzmq refuses it when its malloc fails (src/v2_decoder.cpp ``size_ready``: ENOMEM drops the
+#: connection); below it nothing is allocated beyond what arrives, so honest large frames are never
+#: refused for their size alone.  A Connection may lower it (``max_frame_size``).
+MAX_FRAME_SIZE = min(1 << 47, sys.maxsize)
+
+#: With a maximum message size, the first FREE_FRAMES frames of a message cost only their bytes against
+#: it and every further frame FRAME_COST bytes more (about what a frame costs in memory beyond its
+#: payload: a list slot and an object header), so a flood of empty frames cannot hold more than a small
+#: multiple of the limit (libzmq checks each frame alone and holds 64 bytes per empty frame).
+FREE_FRAMES = 1024
+FRAME_COST = 32
+
+
+def message_charge(payload: int, frames: int) -> int:
+    """What a message of ``frames`` frames and ``payload`` bytes counts against the maximum size."""
+    return payload + FRAME_COST * (frames - FREE_FRAMES) if frames > FREE_FRAMES else payload
+
+#: What the decoder returns: a whole data message (list of frames, each ``bytes`` or, for a large body,
+#: ``bytearray``) or a command body (``bytes``: name length, name, data); in raw mode (a mechanism that
+#: seals frames) every wire frame as a ``(flags, body)`` tuple instead.
+Decoded = Union[List["Frame"], bytes, Tuple[int, "Frame"]]
+#: One frame as the decoder hands it over.
+Frame = Union[bytes, bytearray]
 
 # Short-frame headers for every size, prebuilt: the encoder's hot path is a table lookup.
 _SHORT_LAST = [bytes((0, n)) for n in range(256)]
@@ -77,18 +113,23 @@ def encode_command(body: bytes) -> bytes:
 class FrameDecoder:
     """Turns a byte stream into whole data messages and command bodies.
 
-    ``max_message_size`` (ZMQ_MAXMSGSIZE, -1 = unlimited) bounds the sum of a message's frame sizes;
-    ``command_limit`` bounds a single command frame (the connection lowers it during the handshake).
+    ``max_message_size`` (ZMQ_MAXMSGSIZE, -1 = unlimited) bounds the sum of a message's frame sizes
+    (plus FRAME_COST per frame beyond FREE_FRAMES); ``command_limit`` bounds a single command frame
+    (the connection lowers it during the handshake); ``max_frame_size`` bounds any frame.
 
     While ``handshaking`` is true (the connection clears it when the handshake completes) a data frame
     is refused at its header, so an anonymous peer cannot make us buffer a huge "message" either, and
     decoding pauses after each command: the caller acts on it (READY may end the handshake and let data
     in) and then resumes with ``feed(b"")`` while :attr:`paused` is true.
+
+    With ``raw`` set (the connection sets it when the mechanism seals frames, see mechanism.py) every
+    wire frame is returned on its own as ``(flags, body)`` (MORE and COMMAND kept, LONG dropped), bounded
+    by ``frame_limit`` (-1: none) at its header; reassembly then happens on the plaintext.
     """
 
     __slots__ = (
         "_buf", "_need", "_parts", "_size", "max_message_size", "command_limit", "handshaking", "reserved",
-        "_body", "_body_pos", "_body_flags",
+        "_body", "_body_pos", "_body_size", "_body_flags", "raw", "frame_limit", "max_frame_size", "error",
     )
 
     def __init__(
@@ -96,20 +137,28 @@ class FrameDecoder:
         max_message_size: int = -1,
         command_limit: int = HANDSHAKE_COMMAND_LIMIT,
         handshaking: bool = False,
+        max_frame_size: int = MAX_FRAME_SIZE,
     ) -> None:
         self._buf = bytearray()
         self._need = 2
-        self._parts: List[bytes] = []
+        self._parts: List[Frame] = []
         self._size = 0
         self.max_message_size = max_message_size
         self.command_limit = command_limit
         self.handshaking = handshaking
+        self.max_frame_size = max_frame_size
         #: Flag bits that must be zero: bits 3-7 on ZMTP 3.x, bits 2-7 on ZMTP 2.0 (no commands there).
         self.reserved = RESERVED
-        # a large data frame body being received in place (see LARGE_BODY)
+        # a large frame body being received in place (see LARGE_BODY): filled up to _body_pos; any
+        # bytes beyond are zeroed room offered to recv_into
         self._body: Optional[bytearray] = None
         self._body_pos = 0
+        self._body_size = 0
         self._body_flags = 0
+        self.raw = False
+        self.frame_limit = -1
+        #: The error found after what the last :meth:`feed` returned; the next call raises it.
+        self.error: Optional[RemoteProtocolError] = None
 
     @property
     def paused(self) -> bool:
@@ -121,80 +170,251 @@ class FrameDecoder:
         """How many bytes are held waiting for the rest of a frame (for tests and limits)."""
         return len(self._buf) + self._size + self._body_pos
 
+    @property
+    def allocated(self) -> int:
+        """How many bytes the buffers hold, zeroed room for ``recv_into`` included."""
+        body = self._body
+        return len(self._buf) + self._size + (len(body) if body is not None else 0)
+
+    def hold(self, data: bytes) -> None:
+        """Keep ``data`` for later without decoding any of it (the caller resumes with ``feed(b"")``)."""
+        # a handshake command always completes (and pauses the decoder) before a decision is asked
+        # for, so no large body can be in progress here
+        assert self._body is None
+        self._buf += data
+
+    # -- large bodies ------------------------------------------------------------------------------
     def body_buffer(self) -> Optional[memoryview]:
         """Where the rest of a large frame body goes, for ``sock.recv_into``; None when not in one.
 
-        After writing ``n`` bytes there, call :meth:`body_received`.
+        The room offered is at most what of the body already arrived (and at least OFFER_MIN of it must
+        have), so an announced size never makes us allocate more than twice what the peer sent.  After
+        writing ``n`` bytes there, call :meth:`body_received`; release the view before the next call.
         """
         body = self._body
-        if body is None:
+        if body is None or self._body_pos < OFFER_MIN:
             return None
-        return memoryview(body)[self._body_pos :]
+        pos = self._body_pos
+        if len(body) == pos:
+            grow = min(self._body_size - pos, pos, OFFER_STEP)
+            body = self._extend(memoryview(_ZEROS)[:grow])
+        return memoryview(body)[pos:]
 
     def body_received(self, n: int) -> List[Decoded]:
         """``n`` bytes were written into :meth:`body_buffer`; return what that completed."""
-        body = self._body
-        assert body is not None
+        if self.error is not None:
+            raise self.error
+        assert self._body is not None and 0 <= n <= len(self._body) - self._body_pos
         self._body_pos += n
-        if self._body_pos < len(body):
+        if self._body_pos < self._body_size:
             return []
         out: List[Decoded] = []
         self._finish_body(out)
         return out
+
+    def _extend(self, chunk: memoryview) -> bytearray:
+        """Append ``chunk`` to the body (whose bytes beyond _body_pos are scratch, overwritten first)."""
+        body = self._body
+        assert body is not None
+        pos = self._body_pos
+        try:
+            body[pos : pos + len(chunk)] = chunk
+        except BufferError:  # the driver still holds a view of it: move to a new buffer (rare)
+            body = bytearray(memoryview(body)[:pos])
+            body += chunk
+            self._body = body
+        return body
+
+    def _start_body(self, data: bytes, start: int, n: int, size: int, flags: int) -> None:
+        """A large frame's body begins at ``data[start:n]``: keep what arrived, grow with the rest."""
+        self._body = bytearray(memoryview(data)[start:n])
+        self._body_pos = n - start
+        self._body_size = size
+        self._body_flags = flags
 
     def _finish_body(self, out: List[Decoded]) -> None:
         body = self._body
         assert body is not None
-        frame = bytes(body)
+        flags = self._body_flags
         self._body = None
         self._body_pos = 0
         self._need = 2
-        if self._body_flags & MORE:
-            self._parts.append(frame)
-            self._size += len(frame)
+        if self.raw:
+            out.append((flags & (MORE | COMMAND), body))
+        elif flags & COMMAND:
+            out.append(bytes(body))
+            if self.handshaking:
+                self._need = 0  # paused: see the class docstring
+        elif flags & MORE:
+            self._parts.append(body)
+            self._size += len(body)
         else:
             parts = self._parts
-            parts.append(frame)
+            parts.append(body)
             out.append(parts)
             self._parts = []
             self._size = 0
 
-    def _feed_body(self, data: bytes) -> List[Decoded]:
-        body = self._body
-        assert body is not None
-        pos = self._body_pos
-        take = min(len(data), len(body) - pos)
-        body[pos : pos + take] = memoryview(data)[:take]
-        self._body_pos = pos + take
-        if self._body_pos < len(body):
-            return []
-        out: List[Decoded] = []
+    def _feed_body(self, data: bytes, out: List[Decoded]) -> bytes:
+        """Feed the large body in progress; return what follows it (b"" if nothing, or if paused)."""
+        take = min(len(data), self._body_size - self._body_pos)
+        self._extend(memoryview(data)[:take])
+        self._body_pos += take
+        if self._body_pos < self._body_size:
+            return b""
         self._finish_body(out)
-        if take < len(data):
-            out.extend(self.feed(data[take:]))
+        rest = data[take:]
+        if rest and self._need == 0:  # paused after a handshake command: keep the rest for feed(b"")
+            self._buf += rest
+            return b""
+        return rest
+
+    # -- the stream ----------------------------------------------------------------------------------
+    def feed(self, data: bytes) -> List[Decoded]:
+        """Consume ``data``; return the messages and commands it completed, in order.
+
+        A protocol error raises :class:`RemoteProtocolError`, but only once everything completed before
+        the bad frame has been returned: then :attr:`error` is set and the next call raises it.
+        """
+        if self.error is not None:
+            raise self.error
+        out: List[Decoded] = []
+        try:
+            if self._body is not None:
+                data = self._feed_body(data, out)
+                if not data:
+                    return out
+            if self.raw:
+                self._feed_raw(data, out)
+            else:
+                self._feed_frames(data, out)
+        except RemoteProtocolError as exc:
+            if not out:
+                raise
+            self.error = exc
         return out
 
-    def feed(self, data: bytes) -> List[Decoded]:
-        """Consume ``data``; return the messages and commands it completed, in order."""
-        if self._body is not None:
-            return self._feed_body(data)
+    def _too_large(self, size: int) -> RemoteProtocolError:
+        return RemoteProtocolError(
+            ErrorReason.MESSAGE_TOO_LARGE,
+            f"peer announced a {size}-byte frame, more than any allocation could hold "
+            f"(the bound is {self.max_frame_size} bytes)",
+        )
+
+    def _feed_frames(self, data: bytes, out: List[Decoded]) -> None:
         buf = self._buf
         if buf:
             buf += data
             if len(buf) < self._need:
-                return []
+                return
             data = bytes(buf)
             buf.clear()
         elif len(data) < self._need:
             buf += data
-            return []
+            return
         elif type(data) is not bytes:
             data = bytes(data)
-        out: List[Decoded] = []
+        append = out.append
         parts = self._parts
         n = len(data)
         pos = 0
         maxsize = self.max_message_size
+        max_frame = self.max_frame_size
+        reserved = self.reserved
+        handshaking = self.handshaking  # changes only between calls (a command pauses the loop)
+        try:
+            while True:
+                avail = n - pos
+                if avail < 2:
+                    need = 2
+                    break
+                flags = data[pos]
+                if flags & LONG:
+                    if avail < 9:
+                        need = 9
+                        break
+                    size = int.from_bytes(data[pos + 1 : pos + 9], "big")
+                    start = pos + 9
+                else:
+                    size = data[pos + 1]
+                    start = pos + 2
+                if flags & reserved:
+                    raise RemoteProtocolError(
+                        ErrorReason.BAD_FRAME, f"peer sent a frame with reserved flag bits set (flags {flags:#04x})"
+                    )
+                if flags & COMMAND:
+                    if parts:
+                        raise RemoteProtocolError(
+                            ErrorReason.BAD_FRAME, "peer sent a command frame in the middle of a multipart message"
+                        )
+                    if size > self.command_limit:
+                        raise RemoteProtocolError(
+                            ErrorReason.MESSAGE_TOO_LARGE,
+                            f"peer sent a {size}-byte command; the limit is {self.command_limit} bytes",
+                        )
+                elif handshaking:
+                    raise RemoteProtocolError(
+                        ErrorReason.UNEXPECTED_COMMAND, "peer sent a data frame before completing the handshake"
+                    )
+                elif maxsize >= 0 and message_charge(self._size + size, len(parts) + 1) > maxsize:
+                    raise RemoteProtocolError(
+                        ErrorReason.MESSAGE_TOO_LARGE,
+                        f"peer sent a message of at least {self._size + size} bytes in {len(parts) + 1} frames; "
+                        f"the maximum message size is {maxsize} bytes (each frame beyond the "
+                        f"{FREE_FRAMES}th counts {FRAME_COST} bytes)",
+                    )
+                elif size > max_frame:
+                    raise self._too_large(size)
+                end = start + size
+                if end > n:
+                    if size >= LARGE_BODY:
+                        self._start_body(data, start, n, size, flags)
+                        pos = n
+                        need = 2
+                    else:
+                        need = end - pos
+                    break
+                body = data[start:end]
+                pos = end
+                if flags & COMMAND:
+                    append(body)
+                    if handshaking:
+                        need = 0  # paused: see the class docstring
+                        break
+                elif flags & MORE:
+                    parts.append(body)
+                    self._size += size
+                elif parts:
+                    parts.append(body)
+                    append(parts)
+                    parts = self._parts = []
+                    self._size = 0
+                else:
+                    append([body])
+        except RemoteProtocolError:
+            self._need = 2
+            raise
+        self._need = need
+        if pos < n:
+            buf += memoryview(data)[pos:]
+
+    def _feed_raw(self, data: bytes, out: List[Decoded]) -> None:
+        """Raw mode: every wire frame as ``(flags, body)``; no reassembly (the caller does it)."""
+        buf = self._buf
+        if buf:
+            buf += data
+            if len(buf) < self._need:
+                return
+            data = bytes(buf)
+            buf.clear()
+        elif len(data) < self._need:
+            buf += data
+            return
+        elif type(data) is not bytes:
+            data = bytes(data)
+        n = len(data)
+        pos = 0
+        limit = self.frame_limit
         while True:
             avail = n - pos
             if avail < 2:
@@ -214,62 +434,24 @@ class FrameDecoder:
                 raise RemoteProtocolError(
                     ErrorReason.BAD_FRAME, f"peer sent a frame with reserved flag bits set (flags {flags:#04x})"
                 )
-            if flags & COMMAND:
-                if parts:
-                    raise RemoteProtocolError(
-                        ErrorReason.BAD_FRAME, "peer sent a command frame in the middle of a multipart message"
-                    )
-                if size > self.command_limit:
-                    raise RemoteProtocolError(
-                        ErrorReason.MESSAGE_TOO_LARGE,
-                        f"peer sent a {size}-byte command; the limit is {self.command_limit} bytes",
-                    )
-            elif self.handshaking:
-                raise RemoteProtocolError(
-                    ErrorReason.UNEXPECTED_COMMAND, "peer sent a data frame before completing the handshake"
-                )
-            elif maxsize >= 0 and self._size + size > maxsize:
+            if 0 <= limit < size:
                 raise RemoteProtocolError(
                     ErrorReason.MESSAGE_TOO_LARGE,
-                    f"peer sent a message of at least {self._size + size} bytes; "
-                    f"the maximum message size is {maxsize} bytes",
+                    f"peer sent a {size}-byte sealed frame; the maximum message size allows {limit} bytes",
                 )
+            if size > self.max_frame_size:
+                raise self._too_large(size)
             end = start + size
             if end > n:
-                got = n - start
-                if LARGE_BODY <= size <= PREALLOC_MAX and not flags & COMMAND:
-                    if size > PREALLOC_EAGER and got * 16 < size:
-                        need = start - pos + size // 16 + 1  # look again once a sixteenth is here
-                        break
-                    # receive the rest in place: no buffering, no re-parsing, recv_into-able
-                    big = bytearray(size)
-                    big[:got] = memoryview(data)[start:n]
-                    self._body = big
-                    self._body_pos = got
-                    self._body_flags = flags
+                if size >= LARGE_BODY:
+                    self._start_body(data, start, n, size, flags)
                     pos = n
                     need = 2
-                    break
-                need = end - pos
+                else:
+                    need = end - pos
                 break
-            body = data[start:end]
+            out.append((flags & (MORE | COMMAND), data[start:end]))
             pos = end
-            if flags & COMMAND:
-                out.append(body)
-                if self.handshaking:
-                    need = 0  # paused: see the class docstring
-                    break
-            elif flags & MORE:
-                parts.append(body)
-                self._size += size
-            elif parts:
-                parts.append(body)
-                out.append(parts)
-                parts = self._parts = []
-                self._size = 0
-            else:
-                out.append([body])
         self._need = need
         if pos < n:
             buf += memoryview(data)[pos:]
-        return out

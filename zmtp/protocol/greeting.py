@@ -29,6 +29,13 @@ from .errors import ErrorReason, LocalProtocolError, RemoteProtocolError
 GREETING_SIZE = 64
 SIGNATURE_SIZE = 10
 MECHANISM_SIZE = 20
+#: The first greeting stage: the signature and the major version.  Both sides send it unprompted, and it
+#: is enough to tell a 3.x peer from a 2.0 one (RFC 37 section 2.3 "Version Negotiation").
+PARTIAL_GREETING_SIZE = SIGNATURE_SIZE + 1
+#: ZMTP 2.0 (RFC 15): after the signature and the revision byte come a socket-type octet, then the
+#: identity as a short frame: a flags byte and a one-byte length, then the body.
+ZMTP2_SOCKET_TYPE_SIZE = 1
+ZMTP2_IDENTITY_HEADER_SIZE = 2
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from .errors import ErrorReason, LocalProtocolError, RemoteProtocolError
 
 SOCKET_TYPE = "socket-type"
 IDENTITY = "identity"
+#: Properties the connection acts on: every occurrence must agree.
+_CHECKED = frozenset({SOCKET_TYPE, IDENTITY})
 
 
 def encode_metadata(properties: Mapping[str, bytes] | Iterable[Tuple[str, bytes]]) -> bytes:
@@ -37,7 +39,11 @@ def encode_metadata(properties: Mapping[str, bytes] | Iterable[Tuple[str, bytes]
 
 
 def decode_metadata(data: bytes, command: str = "READY") -> Dict[str, bytes]:
-    """Decode a property list; names are returned lower-cased (they compare case-insensitively)."""
+    """Decode a property list; names are returned lower-cased (they compare case-insensitively).
+
+    A repeated name keeps its first value (libzmq's map does the same), except that Socket-Type and
+    Identity, which decide whom we talk to, must repeat the same value or the list is refused.
+    """
     props: Dict[str, bytes] = {}
     pos = 0
     n = len(data)
@@ -68,6 +74,19 @@ def decode_metadata(data: bytes, command: str = "READY") -> Dict[str, bytes]:
             raise RemoteProtocolError(
                 ErrorReason.BAD_METADATA, f"peer's {command} has a non-ASCII property name {raw_name!r}"
             ) from None
-        props[name.lower()] = bytes(data[pos : pos + value_len])
+        key = name.lower()
+        value = bytes(data[pos : pos + value_len])
         pos += value_len
+        previous = props.get(key)
+        if previous is None:
+            props[key] = value
+        elif key in _CHECKED and previous != value:
+            # libzmq checks every occurrence of these (mechanism_t::parse_metadata): a bad Socket-Type
+            # anywhere is refused, and a second Identity silently replaces the routing id while the
+            # metadata keeps the first.  Two different values of either can only be an attack.
+            raise RemoteProtocolError(
+                ErrorReason.BAD_METADATA,
+                f"peer's {command} gives {name} twice, as {previous!r} and as {value!r}",
+            )
+        # any other repeated name: the first value stands, as in libzmq's metadata map
     return props

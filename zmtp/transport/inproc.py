@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Set
 
 from ..constants import Errno
 from ..error import ZMQError
-from ..patterns.pipe import Pipe, SubscriptionChange
+from ..patterns.pipe import GroupChange, Pipe, SubscriptionChange
 from .owner import Owner
 
 
@@ -78,6 +78,10 @@ class InprocLink:
                 outbound.popleft()
                 dst.deliver_subscription(item.topic, item.subscribe)
                 continue
+            if isinstance(item, GroupChange):
+                outbound.popleft()
+                dst.deliver_group(item.group, item.join)
+                continue
             if not dst.can_deliver():
                 break
             outbound.popleft()
@@ -106,6 +110,8 @@ class InprocLink:
                         item = src.outbound.popleft()
                         if isinstance(item, SubscriptionChange):
                             dst.deliver_subscription(item.topic, item.subscribe)
+                        elif isinstance(item, GroupChange):
+                            dst.deliver_group(item.group, item.join)
                         else:
                             dst.deliver(list(item))
         for pipe, owner in ends:
@@ -138,6 +144,9 @@ class InprocNames:
         for link in self._pending.pop(name, []):
             if not link.closed:
                 self._join(link, owner)
+
+    def is_bound(self, name: str) -> bool:
+        return name in self._bound
 
     def unbind(self, owner: Owner, name: str) -> None:
         """Forget the name; links already joined stay up, as libzmq keeps established inproc pipes."""

@@ -26,24 +26,32 @@ import errno
 import os
 import socket
 import time
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from ..constants import Event
-from ..options import Options
-from ..patterns.pipe import Pipe, SubscriptionChange
+from ..patterns.pipe import GroupChange, Pipe, SubscriptionChange
 from ..protocol import (
+    AuthenticationRequested,
     Cancel,
     Connection,
     ConnectionClosed,
+    ErrorReason,
     ErrorReceived,
     HandshakeComplete,
+    Join,
+    Leave,
+    MessageReceived,
     RemoteProtocolError,
     Subscribe,
 )
-from ..protocol import Message as MessageReceived
+from ..protocol import (
+    Event as ProtocolEvent,
+)
 from ..reactor import READ, WRITE, Handler, Reactor, Timer
 from .endpoint import format_ipc, format_tcp, ipc_path, resolve, split_host_port, tcp_bind_addresses
 from .owner import Owner
+from .raw import RawConnection
+from .tcp import apply_tcp_options
 
 #: How much one read takes from the kernel (the reactor's shared receive buffer is this large).
 RECV_SIZE = 1 << 18
@@ -55,28 +63,6 @@ _IOV_MAX = 512
 #: Accept back-off while the process is out of file descriptors (seconds, doubling up to the max).
 ACCEPT_BACKOFF = 0.05
 ACCEPT_BACKOFF_MAX = 1.0
-
-
-def apply_tcp_options(sock: socket.socket, o: Options) -> None:
-    """TCP_NODELAY always (ZMTP batches itself), then the socket's buffer and keepalive options."""
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if o.sndbuf > 0:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, o.sndbuf)
-        if o.rcvbuf > 0:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, o.rcvbuf)
-        if o.tcp_keepalive >= 0:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, o.tcp_keepalive)
-        if o.tcp_keepalive > 0:
-            for value, name in (
-                (o.tcp_keepalive_cnt, "TCP_KEEPCNT"),
-                (o.tcp_keepalive_idle, "TCP_KEEPIDLE"),
-                (o.tcp_keepalive_intvl, "TCP_KEEPINTVL"),
-            ):
-                if value > 0 and hasattr(socket, name):
-                    sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
-    except OSError:
-        pass
 
 
 def _peer_address(sock: socket.socket) -> str:
@@ -166,27 +152,12 @@ class Stream(Handler):
             else:
                 events = conn.receive_data(data, time.monotonic())
         except RemoteProtocolError as exc:
+            # what completed before the bad bytes is the peer's and is delivered (issue 9 row 11)
+            self._dispatch(exc.events)
             self._protocol_failure(exc)
             return
-        for event in events:
-            kind = type(event)
-            if kind is MessageReceived:
-                pipe = self.pipe
-                if pipe is not None:
-                    pipe.deliver(event.frames)  # type: ignore[attr-defined]
-            elif kind is Subscribe:
-                if self.pipe is not None:
-                    self.pipe.deliver_subscription(event.topic, True)  # type: ignore[attr-defined]
-            elif kind is Cancel:
-                if self.pipe is not None:
-                    self.pipe.deliver_subscription(event.topic, False)  # type: ignore[attr-defined]
-            elif kind is HandshakeComplete:
-                if not self._on_handshake(event):  # type: ignore[arg-type]
-                    return
-            elif kind is ConnectionClosed or kind is ErrorReceived:
-                reason = getattr(event, "reason", "") or "peer closed the connection"
-                self.close(ConnectionResetError(reason))
-                return
+        if events and not self._dispatch(events):
+            return
         if self.closed:
             return
         pipe = self.pipe
@@ -195,12 +166,61 @@ class Stream(Handler):
             self._update_interest()
         if conn.has_data_to_send() or (pipe is not None and pipe.outbound and not self._wbuf):
             self.flush()
-        if self._wbuf_size > OUTPUT_STALL and not self._stalled and not self.closed:
+        if self._wbuf_size + conn.pending_output() > OUTPUT_STALL and not self._stalled and not self.closed:
             # our replies (PONGs, handshake commands...) pile up because the peer does not read: stop
             # reading it until the kernel takes our output again (libzmq's engine does the same)
             self._stalled = True
             self._update_interest()
         self._arm_timer()
+
+    def _dispatch(self, events: List[ProtocolEvent]) -> bool:
+        """Hand the core's events to the pipe and the owner; False once the stream closed."""
+        for event in events:
+            kind = type(event)
+            if kind is MessageReceived:
+                pipe = self.pipe
+                if pipe is not None:
+                    pipe.deliver(event.frames)  # type: ignore[attr-defined]
+            elif kind is Subscribe or kind is Cancel:
+                if self.pipe is not None:
+                    self.pipe.deliver_subscription(event.topic, kind is Subscribe)  # type: ignore[attr-defined]
+            elif kind is Join or kind is Leave:
+                if self.pipe is not None:
+                    self.pipe.deliver_group(event.group, kind is Join)  # type: ignore[attr-defined]
+            elif kind is HandshakeComplete:
+                if not self._on_handshake(event):  # type: ignore[arg-type]
+                    return False
+            elif kind is AuthenticationRequested:
+                self.owner.authenticate(self, event)  # type: ignore[arg-type]
+            elif kind is ConnectionClosed or kind is ErrorReceived:
+                reason = getattr(event, "reason", "") or "peer closed the connection"
+                self.close(ConnectionResetError(reason))
+                return False
+            if self.closed:
+                return False
+        return True
+
+    def authentication_result(
+        self, status_code: bytes, status_text: bytes, user_id: bytes, metadata: Dict[str, bytes]
+    ) -> None:
+        """The ZAP handler answered (RFC 27): go on with the handshake, or refuse the peer."""
+        if self.closed:
+            return
+        try:
+            events = self.conn.authentication_result(status_code, status_text, user_id, metadata, time.monotonic())
+        except RemoteProtocolError as exc:
+            self._dispatch(exc.events)
+            if exc.reason is ErrorReason.AUTHENTICATION_FAILED:
+                self.owner.transport_event(Event.HANDSHAKE_FAILED_AUTH, self.endpoint, int(status_code or b"0"))
+                self.close(exc, flush=True)
+            else:
+                self._protocol_failure(exc)
+            return
+        if events and not self._dispatch(events):
+            return
+        self.flush()
+        if not self.closed:
+            self._arm_timer()
 
     def _protocol_failure(self, exc: RemoteProtocolError) -> None:
         if self.pipe is None:
@@ -325,7 +345,12 @@ class Stream(Handler):
                     conn.send_subscribe(item.topic)
                 else:
                     conn.send_cancel(item.topic)
-            else:  # a tuple of frames, or another sequence
+            elif isinstance(item, GroupChange):
+                if item.join:
+                    conn.send_join(item.group)
+                else:
+                    conn.send_leave(item.group)
+            else:  # a tracked message, a tuple of frames, or another sequence
                 conn.send_message(list(item))
         if was_full and len(outbound) < hwm and pipe.pattern is not None:
             pipe.pattern.pipe_writable(pipe)
@@ -505,7 +530,7 @@ class Listener(Handler):
             if self.closed:
                 conn.close()
                 return
-            stream = Stream(self.owner, conn, self.last_endpoint, None)
+            stream: Any = (RawConnection if self.owner.raw else Stream)(self.owner, conn, self.last_endpoint, None)
             self.owner.transport_event(Event.ACCEPTED, self.last_endpoint, stream.fd)
             if self.owner.add_stream(stream):
                 stream.start()
@@ -562,8 +587,10 @@ class Connecter(Handler):
         self.endpoint = endpoint
         self.closed = False
         self.sock: Optional[socket.socket] = None
-        self.stream: Optional[Stream] = None
+        self.stream: Optional[Any] = None  # a Stream, or a RawConnection for STREAM sockets
         self.pipe: Optional[Pipe] = None  # the persistent pipe, created by the owner
+        #: CONNECT_ROUTING_ID as it was when connect() was called: the id the peer gets on our side.
+        self.routing_id = b""
         #: Set by the owner's close() while the pipe still holds messages: keep (re)connecting until
         #: they are written, or the linger expires.
         self.lingering = False
@@ -640,7 +667,7 @@ class Connecter(Handler):
         assert sock is not None
         self.sock = None
         self._ivl = self.owner.options.reconnect_ivl / 1000.0
-        stream = Stream(self.owner, sock, self.endpoint, self)
+        stream: Any = (RawConnection if self.owner.raw else Stream)(self.owner, sock, self.endpoint, self)
         self.stream = stream
         self.owner.transport_event(Event.CONNECTED, self.endpoint, stream.fd)
         if self.owner.add_stream(stream):
@@ -649,7 +676,7 @@ class Connecter(Handler):
             self.stream = None
             stream.close(None)
 
-    def stream_closed(self, stream: Stream) -> None:
+    def stream_closed(self, stream: Any) -> None:
         if stream is self.stream:
             self.stream = None
             if not self.closed:
@@ -682,4 +709,4 @@ class Connecter(Handler):
             sock.close()
 
 
-__all__ = ["Stream", "Listener", "Connecter", "apply_tcp_options", "WRITE_BATCH", "OUTPUT_STALL"]
+__all__ = ["Stream", "Listener", "Connecter", "WRITE_BATCH", "OUTPUT_STALL"]
