@@ -309,8 +309,8 @@ def test_decode_malformed_ready_sent_to_libzmq(tmp_path: Path) -> None:
     status, out = decode_cli(str(cap))
     assert status == 1
     assert "C>S !! VIOLATION: peer's READY has a property name length 9 that does not fit the command" in out
-    # libzmq judged our READY before sending more than its 10-byte signature, then hung up
-    assert "S>C -- stream ends inside the greeting (10 bytes)" in out
+    # libzmq judged our READY before sending more than its 10-byte signature (or anything), then hung up
+    assert "S>C -- stream ends inside the greeting (10 bytes)" in out or "S>C -- no bytes in this direction" in out
 
 
 def test_decode_continues_past_violations_in_a_hex_stream(tmp_path: Path) -> None:

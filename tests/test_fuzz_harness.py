@@ -48,6 +48,15 @@ def test_frame_decoder_bounds(flags: int, cut: int, tail: bytes) -> None:
     check_decoder(bytes((flags, cut)) + tail)
 
 
+@settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1 << 16, 300_000), st.integers(0, 255), st.integers(0, 255), st.binary(max_size=20))
+def test_large_bodies_through_recv_into(size: int, flags: int, cut: int, tail: bytes) -> None:
+    """Large frames fed through the decoder's recv_into buffer (flag 128), cut anywhere."""
+    body = bytes((size * 7 + i) & 0xFF for i in range(min(size, 64))) * (size // 64 + 1)
+    stream = b"\x02" + size.to_bytes(8, "big") + body[:size] + tail
+    check_decoder(bytes((flags | 128, cut)) + stream)
+
+
 @FUZZ
 @given(st.integers(0, 10), st.integers(0, 1), st.data())
 def test_mutated_handshakes(cfg: int, minor: int, data: st.DataObject) -> None:

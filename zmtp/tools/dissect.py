@@ -108,6 +108,7 @@ class StreamDissector:
     # -- the shadows -----------------------------------------------------------------------------------
     def _new_decoder(self) -> FrameDecoder:
         dec = FrameDecoder(max_message_size=-1, command_limit=1 << 63, handshaking=False)
+        dec.command_limit = dec.max_frame_size
         if self._zmtp2:
             dec.reserved = 0xFC
         return dec
@@ -266,11 +267,7 @@ class StreamDissector:
         offset, raw = self._take(head + size)
         body = raw[head:]
         sentence = self._judge(raw)
-        try:
-            self._decoder.feed(raw)
-        except RemoteProtocolError as e:
-            self._violation(offset, e.message)
-            self._decoder = self._new_decoder()
+        self._frame_check(offset, raw)
         if sentence:
             self._violation(offset, sentence)
         if flags & COMMAND and not self._zmtp2:
@@ -284,6 +281,20 @@ class StreamDissector:
             if not flags & MORE:
                 self._flush_parts()
         return True
+
+    def _frame_check(self, offset: int, raw: bytes) -> None:
+        """Judge one frame's bytes with the core's decoder (which may report its error on the next call)."""
+        dec = self._decoder
+        try:
+            dec.feed(raw)
+            while dec.paused and dec.error is None:
+                dec.feed(b"")
+            error = dec.error
+        except RemoteProtocolError as e:
+            error = e
+        if error is not None:
+            self._violation(offset, error.message)
+            self._decoder = self._new_decoder()
 
     # -- messages and commands -------------------------------------------------------------------------
     def _flush_parts(self, incomplete: bool = False) -> None:
@@ -429,10 +440,7 @@ class StreamDissector:
             buf = self._buf
             if len(buf) >= 2:
                 size = int.from_bytes(buf[1:9], "big") if buf[0] & LONG and len(buf) >= 9 else buf[1]
-                try:
-                    self._decoder.feed(bytes(buf))
-                except RemoteProtocolError as e:
-                    self._violation(end, e.message)
+                self._frame_check(end, bytes(buf))
                 self._emit(end, "note", f"stream ends inside a frame (flags {buf[0]:#04x}): header announces "
                            f"{size} bytes, {max(len(buf) - (9 if buf[0] & LONG else 2), 0)} present")
             else:
