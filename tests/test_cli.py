@@ -265,19 +265,88 @@ def test_timeout_exits_with_status_1() -> None:
     assert time.monotonic() - t0 < 15
 
 
-def test_security_keygen_and_monitor_are_real_or_say_pending() -> None:
-    import zmtp
-
-    status, out, err = run(["req", "tcp://127.0.0.1:1", "--curve-serverkey", "x" * 40], b"")
-    if zmtp.has("curve"):
-        assert status != 3
-    else:
-        assert status == 3 and "CURVE is not available" in err
+def test_keygen_makes_keys_libzmq_accepts() -> None:
     status, out, err = run(["keygen"])
-    if hasattr(zmtp, "curve_keypair"):
-        assert status == 0 and out.startswith("public: ") and len(out.split()[1]) == 40
-    else:
-        assert status == 3 and "needs CURVE" in err
+    assert status == 0, err
+    public, secret = (line.split(": ")[1] for line in out.splitlines())
+    assert len(public) == len(secret) == 40
+    assert zmq.curve_public(secret.encode()) == public.encode()
+    status, out, _ = run(["keygen", "--json"])
+    assert set(json.loads(out)) == {"public", "secret"}
+
+
+def test_curve_req_and_rep_against_libzmq(ctx: zmq.Context) -> None:
+    server_public, server_secret = zmq.curve_keypair()
+    rep = ctx.socket(zmq.REP)
+    rep.linger = 0
+    rep.rcvtimeo = 10000
+    rep.curve_server = True
+    rep.curve_secretkey = server_secret
+    port = rep.bind_to_random_port("tcp://127.0.0.1")
+
+    def serve() -> None:
+        rep.send(rep.recv() + b"!")
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    status, out, err = run(["req", f"tcp://127.0.0.1:{port}", "--curve-serverkey", server_public.decode(),
+                            "--timeout", "10"], b"secret-hello\n")
+    th.join(5)
+    assert status == 0, err
+    assert out.strip() == "secret-hello!"
+    # zmtp as the CURVE server, libzmq as the client
+    status, keys, _ = run(["keygen", "--json"])
+    k = json.loads(keys)
+    ep = free_endpoint(ctx)
+    p = start(["rep", ep, "--bind", "--echo", "--count", "1", "--curve-server", "--curve-secretkey", k["secret"],
+               "--curve-publickey", k["public"]])
+    req = ctx.socket(zmq.REQ)
+    req.linger = 0
+    req.rcvtimeo = 10000
+    req.curve_serverkey = k["public"].encode()
+    req.curve_publickey, req.curve_secretkey = zmq.curve_keypair()
+    try:
+        req.connect(ep)
+        req.send(b"sealed")
+        assert req.recv() == b"sealed"
+    finally:
+        status, _, err = finish(p)
+    assert status == 0, err
+
+
+def test_plain_client_against_libzmq_with_zap(ctx: zmq.Context) -> None:
+    from zmq.auth.thread import ThreadAuthenticator
+
+    auth = ThreadAuthenticator(ctx)
+    auth.start()
+    try:
+        auth.configure_plain(domain="*", passwords={"admin": "secret"})
+        rep = ctx.socket(zmq.REP)
+        rep.linger = 0
+        rep.rcvtimeo = 10000
+        rep.plain_server = True
+        port = rep.bind_to_random_port("tcp://127.0.0.1")
+
+        def serve() -> None:
+            rep.send(rep.recv().upper())
+
+        th = threading.Thread(target=serve, daemon=True)
+        th.start()
+        status, out, err = run(["req", f"tcp://127.0.0.1:{port}", "--plain-username", "admin",
+                                "--plain-password", "secret", "--timeout", "10"], b"plain text\n")
+        th.join(5)
+        assert status == 0, err
+        assert out.strip() == "PLAIN TEXT"
+        status, out, err = run(["req", f"tcp://127.0.0.1:{port}", "--plain-username", "admin",
+                                "--plain-password", "wrong", "--timeout", "2"], b"x\n")
+        assert status == 1 and "no reply" in err
+    finally:
+        auth.stop()
+
+
+def test_security_options_conflict() -> None:
+    status, _, err = run(["req", "tcp://127.0.0.1:1", "--curve-serverkey", "x" * 40, "--plain-username", "u"], b"")
+    assert status == 2 and "not both" in err
 
 
 def test_monitor_prints_the_events_of_a_connection_to_libzmq(ctx: zmq.Context) -> None:

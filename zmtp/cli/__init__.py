@@ -14,11 +14,11 @@ from .peers import EXIT_UNSUPPORTED, PEER_TYPES, CliError, add_peer_arguments, p
 
 
 def _keygen(args: argparse.Namespace) -> int:
-    import zmtp
+    from .peers import _curve_keypair
 
-    keypair = getattr(zmtp, "curve_keypair", None)
+    keypair = _curve_keypair()
     if keypair is None:
-        raise CliError("zmtp keygen needs CURVE, which this zmtp does not have yet", EXIT_UNSUPPORTED)
+        raise CliError("zmtp keygen needs CURVE, which this zmtp does not have", EXIT_UNSUPPORTED)
     public, secret = keypair()
     pub = public.decode("ascii") if isinstance(public, bytes) else str(public)
     sec = secret.decode("ascii") if isinstance(secret, bytes) else str(secret)

@@ -80,49 +80,73 @@ def add_peer_arguments(ap: argparse.ArgumentParser, kind: str) -> None:
         what.add_argument("--exec", dest="exec_cmd", metavar="CMD",
                           help="run the shell command CMD per request: the request line on its stdin, its stdout "
                           "is the reply, $ZMTP_FRAMES the request's frame count")
-    sec = ap.add_argument_group("security (once zmtp has PLAIN and CURVE)")
+    sec = ap.add_argument_group("security (PLAIN, RFC 24; CURVE, RFC 26; keys in Z85: see 'zmtp keygen')")
     sec.add_argument("--plain-username", help="PLAIN client user name")
     sec.add_argument("--plain-password", help="PLAIN client password")
     sec.add_argument("--plain-server", action="store_true", help="act as PLAIN server")
     sec.add_argument("--curve-server", action="store_true", help="act as CURVE server (needs --curve-secretkey)")
     sec.add_argument("--curve-publickey", help="our CURVE public key (Z85)")
     sec.add_argument("--curve-secretkey", help="our CURVE secret key (Z85)")
-    sec.add_argument("--curve-serverkey", help="the server's CURVE public key (Z85; makes us a client)")
+    sec.add_argument("--curve-serverkey", help="the server's CURVE public key (Z85; makes us a client, with a "
+                     "fresh key pair unless --curve-publickey/--curve-secretkey are given)")
 
 
 def _mode(args: argparse.Namespace) -> str:
     return "json" if args.json else "hex" if args.hex else "text"
 
 
+def _curve_keypair() -> Optional[Callable[[], Any]]:
+    """zmtp's CURVE key generator, wherever this version keeps it (None without CURVE)."""
+    found = getattr(zmtp, "curve_keypair", None)
+    if found is None:
+        try:
+            from zmtp.utils.curve import curve_keypair as found
+        except ImportError:
+            return None
+    return found
+
+
 def _apply_security(sock: zmtp.Socket[Any], args: argparse.Namespace) -> None:
-    """Set the PLAIN/CURVE options; a clear error while zmtp lacks the mechanism."""
+    """Set the PLAIN/CURVE options (RFC 24/26); a clear error where zmtp lacks the mechanism.
+
+    A CURVE client given only ``--curve-serverkey`` gets a fresh key pair of its own, as every
+    client needs one and its value rarely matters (servers that check client keys use ZAP).
+    """
     plain = args.plain_username is not None or args.plain_password is not None or args.plain_server
     curve = any((args.curve_server, args.curve_publickey, args.curve_secretkey, args.curve_serverkey))
     if plain and curve:
         raise CliError("choose PLAIN or CURVE options, not both")
-    wanted = "plain" if plain else "curve" if curve else None
-    if wanted is None:
+    if not plain and not curve:
         return
-    if not zmtp.has(wanted):
-        raise CliError(f"{wanted.upper()} is not available in this zmtp yet", EXIT_UNSUPPORTED)
-    try:
-        if plain:
-            if args.plain_server:
-                sock.setsockopt(zmtp.SocketOption.PLAIN_SERVER, 1)
-            if args.plain_username is not None:
-                sock.setsockopt(zmtp.SocketOption.PLAIN_USERNAME, args.plain_username.encode())
-            if args.plain_password is not None:
-                sock.setsockopt(zmtp.SocketOption.PLAIN_PASSWORD, args.plain_password.encode())
-        else:
-            if args.curve_server:
-                sock.setsockopt(zmtp.SocketOption.CURVE_SERVER, 1)
-            for opt, value in ((zmtp.SocketOption.CURVE_PUBLICKEY, args.curve_publickey),
-                               (zmtp.SocketOption.CURVE_SECRETKEY, args.curve_secretkey),
-                               (zmtp.SocketOption.CURVE_SERVERKEY, args.curve_serverkey)):
-                if value is not None:
-                    sock.setsockopt(opt, value.encode())
-    except zmtp.ZMQError as e:
-        raise CliError(f"security option refused: {e}") from None
+    opts = zmtp.SocketOption
+    settings: List[Any] = []
+    if plain:
+        if args.plain_server:
+            settings.append((opts.PLAIN_SERVER, 1))
+        if args.plain_username is not None:
+            settings.append((opts.PLAIN_USERNAME, args.plain_username.encode()))
+        if args.plain_password is not None:
+            settings.append((opts.PLAIN_PASSWORD, args.plain_password.encode()))
+    else:
+        public, secret = args.curve_publickey, args.curve_secretkey
+        if args.curve_serverkey is not None and public is None and secret is None:
+            keypair = _curve_keypair()
+            if keypair is None:
+                raise CliError("CURVE is not available in this zmtp", EXIT_UNSUPPORTED)
+            pub, sec = keypair()
+            public, secret = pub.decode("ascii"), sec.decode("ascii")
+        if args.curve_server:
+            settings.append((opts.CURVE_SERVER, 1))
+        for opt, value in ((opts.CURVE_PUBLICKEY, public), (opts.CURVE_SECRETKEY, secret),
+                           (opts.CURVE_SERVERKEY, args.curve_serverkey)):
+            if value is not None:
+                settings.append((opt, value.encode()))
+    for opt, value in settings:
+        try:
+            sock.setsockopt(opt, value)
+        except zmtp.ZMQError as e:
+            unsupported = e.errno == zmtp.Errno.ENOTSUP
+            raise CliError(f"{opt.name} refused: {e}", EXIT_UNSUPPORTED if unsupported else EXIT_USAGE) from None
 
 
 def open_socket(ctx: zmtp.Context, kind: str, args: argparse.Namespace) -> zmtp.Socket[Any]:
