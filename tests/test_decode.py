@@ -394,7 +394,12 @@ def test_decode_plain_handshake(tmp_path: Path) -> None:
     assert "A>B message: 1 frame, 4 bytes: [0] 4 B 'data'" in out
     bad = greeting(b"PLAIN", 0) + cmd(b"HELLO", b"\x09admin")
     status, out = decode_cli("--hex", write_hex(tmp_path / "b", bad))
+    assert status == 1 and "A>B !! VIOLATION: peer's PLAIN HELLO has a malformed user name" in out
+    status, out = decode_cli("--no-validate", "--hex", write_hex(tmp_path / "b", bad))  # our RFC 24 check alone
     assert status == 1 and "does not hold a username and a password" in out
+    early = greeting(b"PLAIN", 0) + cmd(b"INITIATE", b"") + cmd(b"HELLO", b"\x05admin\x06secret")
+    status, out = decode_cli("--hex", write_hex(tmp_path / "e", early))
+    assert "VIOLATION: peer sent INITIATE during the PLAIN handshake; expected HELLO" in out
 
 
 def test_decode_curve_handshake(tmp_path: Path) -> None:
@@ -579,3 +584,69 @@ def test_decode_real_jeromq_zmtp20_traffic(tmp_path: Path) -> None:
     assert "C>S greeting: ZMTP 3.x peer (revision 3) downgraded to ZMTP 2.0, socket type REQ, identity ''" in out
     assert "S>C greeting: ZMTP 2.0 peer, socket type REP, identity ''" in out
     assert "S>C message: 3 frames, 11 bytes: [0] 0 B '' | [1] 5 B 'hello' | [2] 6 B 'jeromq'" in out
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "CURVE"])
+def test_decode_real_plain_and_curve_traffic(tmp_path: Path, mechanism: str) -> None:
+    """zmtp REQ (client) and libzmq REP (server, with a ZAP handler for PLAIN), captured and decoded."""
+    from zmq.auth.thread import ThreadAuthenticator
+
+    from zmtp.utils.curve import curve_keypair
+
+    cap = tmp_path / f"{mechanism}.pcap"
+    ctx = zmq.Context()
+    rep = ctx.socket(zmq.REP)
+    rep.linger = 0
+    rep.rcvtimeo = 5000
+    zc = zmtp.Context()
+    req = zc.socket(zmtp.REQ)
+    req.linger = 0
+    req.rcvtimeo = 5000
+    auth = None
+    opt = zmtp.SocketOption
+    try:
+        if mechanism == "PLAIN":
+            auth = ThreadAuthenticator(ctx)
+            auth.start()
+            auth.configure_plain(domain="*", passwords={"admin": "secret"})
+            rep.plain_server = True
+            req.setsockopt(opt.PLAIN_USERNAME, b"admin")
+            req.setsockopt(opt.PLAIN_PASSWORD, b"secret")
+        else:
+            server_public, server_secret = zmq.curve_keypair()
+            rep.curve_server = True
+            rep.curve_secretkey = server_secret
+            public, secret = curve_keypair()
+            req.setsockopt(opt.CURVE_SERVERKEY, server_public)
+            req.setsockopt(opt.CURVE_PUBLICKEY, public)
+            req.setsockopt(opt.CURVE_SECRETKEY, secret)
+        port = rep.bind_to_random_port("tcp://127.0.0.1")
+        with recording(port, cap) as cport:
+            req.connect(f"tcp://127.0.0.1:{cport}")
+            req.send_multipart([b"hello", b"sec"])
+            assert rep.recv_multipart() == [b"hello", b"sec"]
+            rep.send(b"ok")
+            assert req.recv() == b"ok"
+            req.close()
+            time.sleep(0.2)
+    finally:
+        zc.term()
+        if auth is not None:
+            auth.stop()
+        ctx.destroy(0)
+    status, out = decode_cli(str(cap))
+    assert status == 0, out
+    assert f"C>S greeting: ZMTP 3.1, mechanism {mechanism}, as-server 0" in out
+    if mechanism == "PLAIN":
+        assert "C>S HELLO username 'admin', password of 6 bytes" in out and "secret" not in out
+        assert "S>C WELCOME" in out
+        assert "C>S INITIATE socket-type='REQ' identity=''" in out
+        assert "S>C READY socket-type='REP'" in out
+        assert "C>S message: 3 frames, 8 bytes: [0] 0 B '' | [1] 5 B 'hello' | [2] 3 B 'sec'" in out
+    else:
+        assert "C>S HELLO CURVE version 1.0, client transient key, 8-byte nonce, signature box of 80 bytes" in out
+        assert "S>C WELCOME (CURVE) nonce 16 bytes, encrypted box 144 bytes" in out
+        assert "C>S INITIATE (CURVE) cookie 96 bytes, nonce 8 bytes, encrypted box" in out
+        assert "S>C READY (CURVE) nonce 8 bytes, encrypted box" in out
+        # the three frames of the request, each sealed in its own MESSAGE (RFC 26 section 2.6)
+        assert out.count("C>S MESSAGE (CURVE, in a data frame) nonce 8 bytes") == 3

@@ -9,9 +9,10 @@ keep going after an error), and shadows it with the core: every frame's bytes go
 :class:`~zmtp.protocol.FrameDecoder`, and for NULL and ZMTP 2.0 streams every item's bytes also go
 through a receiving :class:`~zmtp.protocol.Connection` built as the other side (its socket type and
 version), which judges the handshake and state rules.  The first error the Connection raises ends its
-judgement (a real peer would hang up there); the framing checks go on.  PLAIN (RFC 24) and CURVE
-(RFC 26) commands are checked structurally here, with sentences in the core's style, until the core has
-those mechanisms.
+judgement (a real peer would hang up there); the framing checks go on.  PLAIN streams (RFC 24) are
+judged the same way, by the core's PLAIN server or client (the side that sends HELLO is the client;
+every ZAP decision is "200": the protocol is judged, not the credentials).  CURVE (RFC 26) is
+encrypted, so its commands are checked structurally here, with sentences in the core's style.
 
 Which framing follows the 10-byte signature depends on both sides: a ZMTP 2.0 peer (revision byte 1,
 RFC 15) sends a socket-type byte and an identity frame, and a 3.x peer that sees revision 1 from its
@@ -24,9 +25,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from zmtp.protocol import COMPATIBLE, Connection, FrameDecoder, RemoteProtocolError, decode_metadata
+from zmtp.protocol import (
+    COMPATIBLE,
+    AuthenticationRequested,
+    Connection,
+    FrameDecoder,
+    Mechanism,
+    ProtocolError,
+    RemoteProtocolError,
+    decode_metadata,
+)
 from zmtp.protocol.commands import decode_error, decode_ping, split_command
 from zmtp.protocol.greeting import check_greeting_prefix, parse_greeting
+from zmtp.protocol.plain import PlainClient, PlainServer
 
 #: ZMTP 2.0 socket-type octets (RFC 15) and libzmq's 9/10 for XPUB/XSUB.
 ZMTP2_TYPES = {0: "PAIR", 1: "PUB", 2: "SUB", 3: "REQ", 4: "REP", 5: "DEALER", 6: "ROUTER", 7: "PULL", 8: "PUSH",
@@ -74,6 +85,9 @@ class SideInfo:
     minor: Optional[int] = None
     mechanism: Optional[bytes] = None
     socket_type: Optional[str] = None
+    #: True when this side sent HELLO: it is the security client (as-server is not reliable: libzmq
+    #: 4.3.5's PLAIN server sends 0 there).
+    sent_hello: bool = False
 
 
 class StreamDissector:
@@ -101,9 +115,12 @@ class StreamDissector:
         self._dead = False
         self._decoder = self._new_decoder()
         self._conn: Optional[Connection] = None
-        self._conn_pending = bytearray()
+        own = own or SideInfo()
+        #: True when the core's PLAIN mechanism judges this stream (our own RFC 24 checks then stay quiet)
+        self._core_plain = False
         if validate:
-            self._conn = self._shadow_connection(own or SideInfo())
+            self._conn = self._shadow_connection(own)
+            self._core_plain = self._conn is not None and own.mechanism == b"PLAIN"
 
     # -- the shadows -----------------------------------------------------------------------------------
     def _new_decoder(self) -> FrameDecoder:
@@ -115,8 +132,12 @@ class StreamDissector:
 
     def _shadow_connection(self, own: SideInfo) -> Optional[Connection]:
         """A Connection standing where the receiver stands, or None if the core cannot judge this stream."""
-        if own.mechanism not in (None, b"NULL"):
-            return None  # PLAIN/CURVE: checked structurally below
+        mechanism: Optional[Mechanism] = None
+        if own.mechanism == b"PLAIN":
+            # stand where the receiver stands: a server (its ZAP decision always 200) or a client
+            mechanism = PlainServer(zap=True) if own.sent_hello else PlainClient()
+        elif own.mechanism not in (None, b"NULL"):
+            return None  # CURVE: encrypted, so checked structurally below
         if own.revision is not None and own.revision >= 3 and self.peer.revision == 1:
             return None  # a 3.x peer downgraded to 2.0 framing after byte 11: no core state models that
         receiver = self.peer.socket_type
@@ -124,8 +145,9 @@ class StreamDissector:
             sender = (own.socket_type or "").upper()
             receiver = sorted(COMPATIBLE[sender])[0] if sender in COMPATIBLE else "PAIR"
         try:
-            return Connection(receiver.upper(), minor_version=1 if self.peer.minor != 0 else 0, handshake_ivl=0)
-        except Exception:
+            return Connection(receiver.upper(), minor_version=1 if self.peer.minor != 0 else 0, handshake_ivl=0,
+                              mechanism=mechanism)
+        except ProtocolError:
             return None
 
     def _judge(self, raw: bytes) -> Optional[str]:
@@ -133,7 +155,9 @@ class StreamDissector:
         if self._conn is None:
             return None
         try:
-            self._conn.receive_data(bytes(raw), 0.0)
+            events = self._conn.receive_data(bytes(raw), 0.0)
+            if any(isinstance(ev, AuthenticationRequested) for ev in events):
+                self._conn.authentication_result(b"200")  # judge the protocol, not the credentials
         except RemoteProtocolError as e:
             self._conn = None
             return e.message
@@ -354,12 +378,13 @@ class StreamDissector:
             self._emit(offset, "heartbeat", f"PONG context {show_bytes(data, self.width)}", context=data.hex(),
                        **fields)
         elif name == b"HELLO":
+            self.info.sent_hello = True
             self._hello(offset, data, mech, fields)
         elif name == b"WELCOME":
             if mech == b"CURVE":
                 self._curve_box(offset, nm, data, fixed=0, nonce=16, exact_box=144)
             else:
-                if data:
+                if data and not self._core_plain:
                     self._violation(offset, f"peer's PLAIN WELCOME carries {len(data)} bytes; RFC 24 says it "
                                     "is empty", "rfc24")
                 self._emit(offset, "command", "WELCOME", **fields)
@@ -393,7 +418,7 @@ class StreamDissector:
             user = data[1 : 1 + n]
             rest = data[1 + n :]
             p = rest[0] if rest else 0
-            if not data or len(data) < 1 + n + 1 or len(rest) != 1 + p:
+            if (not data or len(data) < 1 + n + 1 or len(rest) != 1 + p) and not self._core_plain:
                 self._violation(offset, f"peer's PLAIN HELLO of {len(data)} bytes does not hold a username and "
                                 "a password with their length bytes (RFC 24)", "rfc24")
             self._emit(offset, "command", f"HELLO username {show_bytes(user, self.width)}, password of "
