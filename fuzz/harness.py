@@ -4,30 +4,40 @@ Invariant (the one tests/test_protocol_fuzz.py states for its inputs): whatever 
 path raises nothing but :class:`~zmtp.protocol.RemoteProtocolError`, a failed connection stays failed,
 and the decoder never holds more than the size limits allow, nor more than what actually arrived.
 
-The first bytes of an input choose the configuration (socket type, ZMTP 3.0/3.1, as-server, maximum
-message size, ZMTP 2.0 fallback, how the stream is cut into ``receive_data`` calls, and whether a valid
-greeting + READY is prepended so mutations reach the established state); the rest is the stream.  The
+The first bytes of an input choose the configuration (socket type, drafts included; ZMTP 3.0/3.1;
+as-server; mechanism: NULL, PLAIN server or client, CURVE server or client; maximum message size; ZMTP
+2.0 fallback; how the stream is cut into ``receive_data`` calls; whether a valid greeting + READY is
+prepended so mutations reach the established state); the rest is the stream.  The
 same function runs under atheris (``python fuzz/run_atheris.py``) and under Hypothesis
 (tests/test_fuzz_harness.py).
 """
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from zmtp.protocol import (
     COMPATIBLE,
+    AuthenticationRequested,
     Connection,
     ConnectionState,
     FrameDecoder,
     Greeting,
+    Mechanism,
     NullMechanism,
     RemoteProtocolError,
     encode_metadata,
 )
+from zmtp.protocol.curve import CurveClient, CurveServer
 from zmtp.protocol.frames import HANDSHAKE_COMMAND_LIMIT
+from zmtp.protocol.plain import PlainClient, PlainServer
 
-SOCKET_TYPES = ["PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH", "XPUB", "XSUB"]
+SOCKET_TYPES = ["PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH", "XPUB", "XSUB",
+                # draft types: their JOIN/LEAVE commands and single-part rules
+                "SERVER", "CLIENT", "RADIO", "DISH", "GATHER", "SCATTER", "DGRAM", "PEER", "CHANNEL"]
+#: Fixed CURVE keys (any 32 bytes are a valid secret key; garbage never opens their boxes anyway).
+CURVE_SECRET = bytes(range(1, 33))
+CURVE_SERVER_PUBLIC = bytes(range(33, 65))
 MAX_SIZES = [-1, 0, 100, 70000]
 #: Greeting (64 bytes) or ZMTP 2.0 greeting (at most 14 + 255) held before the frames start.
 GREETING_SLACK = 14 + 255
@@ -43,6 +53,31 @@ def valid_prefix(socket_type: str, minor: int) -> bytes:
     peer = sorted(COMPATIBLE[socket_type])[0]
     body = b"\x05READY" + encode_metadata({"Socket-Type": peer.encode(), "Identity": b""})
     return Greeting(3, minor).encode() + bytes((4, len(body))) + body
+
+
+def _counter_random() -> Callable[[int], bytes]:
+    """Deterministic "randomness" for the mechanisms, so every input replays exactly."""
+    state = [0]
+
+    def draw(n: int) -> bytes:
+        state[0] += 1
+        return (state[0].to_bytes(8, "big") * (n // 8 + 1))[:n]
+
+    return draw
+
+
+def mechanism_for(choice: int, as_server: bool) -> Optional[Mechanism]:
+    """0: NULL; 1: PLAIN server (its ZAP decision is always 200); 2: PLAIN client; 3: CURVE."""
+    if choice == 1:
+        return PlainServer(zap=True)
+    if choice == 2:
+        return PlainClient(username=b"user", password=b"pass")
+    if choice == 3:
+        if as_server:
+            return CurveServer(secret_key=CURVE_SECRET, random_bytes=_counter_random())
+        return CurveClient(public_key=CURVE_SERVER_PUBLIC, secret_key=CURVE_SECRET, server_key=CURVE_SERVER_PUBLIC,
+                           random_bytes=_counter_random())
+    return NullMechanism(as_server=as_server)
 
 
 def _cuts(data: bytes, mode: int) -> List[bytes]:
@@ -76,16 +111,22 @@ def check_connection(data: bytes) -> None:
     as_server = bool(flags & 2)
     max_size = MAX_SIZES[(flags >> 2) & 3]
     fallback = bool(flags & 16)
-    if flags & 32:
+    choice = flags >> 6
+    if flags & 32 and choice == 0:
         stream = valid_prefix(socket_type, minor) + stream
-    conn = Connection(socket_type, minor_version=minor, mechanism=NullMechanism(as_server=as_server),
+    elif choice:
+        mech = {1: b"PLAIN", 2: b"PLAIN", 3: b"CURVE"}[choice]
+        stream = Greeting(3, minor, mech, choice == 2).encode() + stream
+    conn = Connection(socket_type, minor_version=minor, mechanism=mechanism_for(choice, as_server),
                       max_message_size=max_size, handshake_ivl=0, zmtp2_fallback=fallback)
     fed = 0
     failed: Optional[RemoteProtocolError] = None
     for i, piece in enumerate(_cuts(stream, cut % 17)):
         fed += len(piece)
         try:
-            conn.receive_data(piece, float(i))
+            events = conn.receive_data(piece, float(i))
+            if any(isinstance(ev, AuthenticationRequested) for ev in events):
+                conn.authentication_result(b"200", now=float(i))
         except RemoteProtocolError as e:
             failed = e
             if conn.state is not ConnectionState.CLOSED:
