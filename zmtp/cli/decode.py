@@ -7,7 +7,7 @@ import binascii
 import json
 import re
 import sys
-from typing import Any, Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 from zmtp.tools.dissect import Item, dissect_pair
 from zmtp.tools.pcap import CaptureError, Direction, TcpStream, read_streams
@@ -91,7 +91,6 @@ def run_decode(args: argparse.Namespace) -> int:
     """Print the transcript; exit status 1 when a violation was flagged."""
     out = sys.stdout
     violations = 0
-    records: List[Dict[str, Any]] = []
     if args.hex or args.raw:
         if len(args.files) > 2:
             raise CliError("give one byte-stream file, or two (one per direction)")
@@ -148,6 +147,5 @@ def run_decode(args: argparse.Namespace) -> int:
             if closing:
                 out.write(f"  -- closed: {', '.join(closing)}\n")
             out.write("\n")
-    del records
     out.flush()
     return 1 if violations else 0

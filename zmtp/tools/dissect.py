@@ -111,7 +111,6 @@ class StreamDissector:
         self._zmtp2 = False
         self._parts: List[Tuple[int, bytes]] = []
         self._part_offset = 0
-        self._handshake_done = False
         self._dead = False
         self._decoder = self._new_decoder()
         self._conn: Optional[Connection] = None
@@ -263,7 +262,6 @@ class StreamDissector:
         self.info.mechanism = b"NULL"
         self._zmtp2 = True
         self._decoder = self._new_decoder()
-        self._handshake_done = True
         who = "ZMTP 2.0 peer" if raw[10] == 1 else f"ZMTP 3.x peer (revision {raw[10]}) downgraded to ZMTP 2.0"
         self._emit(offset, "greeting", f"greeting: {who}, socket type {type_name}, identity "
                    f"{show_bytes(raw[14:], self.width)}", version=[2, 0], socket_type=type_name,
