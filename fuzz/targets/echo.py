@@ -2,7 +2,8 @@
 
 Runs under any interpreter that has the chosen module (pyzmq for libzmq 4.3.5 in the default Python,
 Debian's python3-zmq for libzmq 4.3.4 under /usr/bin/python3, or zmtp itself).  REP, ROUTER, DEALER and
-PAIR sockets send back every message they receive; the others just receive.
+PAIR sockets send back every message they receive; PUB publishes a tick every 100 ms; the others
+(SUB subscribed to everything, PULL, XPUB, XSUB) just receive.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import time
 
 
 def main() -> int:
@@ -24,11 +26,18 @@ def main() -> int:
     sock = ctx.socket(getattr(zmq, args.type.upper()))
     sock.setsockopt(zmq.LINGER, 0)
     sock.bind(f"tcp://127.0.0.1:{args.port}")
-    echo = args.type.upper() in ("REP", "ROUTER", "DEALER", "PAIR")
+    kind = args.type.upper()
+    echo = kind in ("REP", "ROUTER", "DEALER", "PAIR")
+    if kind == "SUB":
+        sock.setsockopt(zmq.SUBSCRIBE, b"")
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     try:
         while True:
+            if kind == "PUB":  # cannot receive: publish a tick now and then
+                sock.send(b"tick")
+                time.sleep(0.1)
+                continue
             msg = sock.recv_multipart()
             if echo:
                 sock.send_multipart(msg)
