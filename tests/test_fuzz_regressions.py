@@ -1,0 +1,83 @@
+"""Regressions from fuzzing.
+
+* Every input of the coverage-guided corpus (fuzz/corpus, kept by libFuzzer's merge of the atheris runs
+  over zmtp.protocol) replays through the harness: only RemoteProtocolError, bounded buffers.
+* What broke other peers stays harmless to zmtp: the minimised streams that stopped JeroMQ 0.3.6 (it
+  casts ZMTP's 8-byte sizes to a Java int) and the toy target's bad READY, sent to a real zmtp REP.
+
+Nothing the fuzzers ran found a fault in zmtp itself; a finding would be added here as a failing test
+(xfail(strict=True) with its reason while the fix belongs to the core).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import List
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from fuzz.harness import check  # noqa: E402
+from zmtp.tools.fuzz import Case, FuzzConfig, Fuzzer, Target  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "fuzz" / "corpus"
+ECHO = ROOT / "fuzz" / "targets" / "echo.py"
+
+SIG = b"\xff" + bytes(8) + b"\x7f"
+NULL_GREETING = SIG + b"\x03\x01NULL" + bytes(16) + b"\x00" + bytes(31)
+
+
+def corpus() -> List[Path]:
+    return sorted(CORPUS.iterdir()) if CORPUS.is_dir() else []
+
+
+def test_the_corpus_is_there() -> None:
+    assert len(corpus()) >= 50
+
+
+@pytest.mark.parametrize("path", corpus(), ids=lambda p: p.name[:12])
+def test_corpus_input_keeps_the_invariant(path: Path) -> None:
+    check(path.read_bytes())
+
+
+#: (name, chunks): streams that broke another peer under `zmtp fuzz`, minimised.
+FOREIGN_FINDINGS = [
+    # JeroMQ 0.3.6 reads a 3.x greeting as ZMTP 2.0: the mechanism bytes become an identity frame whose
+    # 8-byte size 2**64-1 is the Java int -1: its I/O thread dies and no connection is served again.
+    ("jeromq-hang-mechanism-0xff", [SIG + b"\x03\x01" + b"\xff" * 20 + bytes(32)]),
+    ("jeromq-hang-zmtp2-identity-size", [SIG + b"\x01\x05\x02" + b"\xff" * 8]),
+    # ... and a data frame of 2**31-1 bytes is allocated at once (the JVM stops on its heap limit).
+    ("jeromq-hang-frame-2^31-1", [SIG + b"\x01\x05\x00\x00\x02" + ((1 << 31) - 1).to_bytes(8, "big")]),
+    # ... a size whose low 32 bits are 0x41000000 makes it allocate 1 GiB (RSS 41 MB -> 3.2 GB).
+    ("jeromq-memory-1GiB", [SIG + b"\x03\x01" + b"\x4e\xb9\x3f\x23\x26\x41" + bytes(46)]),
+    # the toy target's planted bug: a READY property name length that runs past the frame
+    ("toy-crash-ready", [NULL_GREETING + b"\x04\x07\x05READYS"]),
+    # 3.x frames announcing the largest sizes, before and after the handshake
+    ("frame-2^63-1-before-ready", [NULL_GREETING + b"\x02" + ((1 << 63) - 1).to_bytes(8, "big")]),
+    ("frame-2^64-1-after-ready", [NULL_GREETING + b"\x04\x26\x05READY\x0bSocket-Type\x00\x00\x00\x03REQ"
+                                  b"\x08Identity\x00\x00\x00\x00" + b"\x02" + b"\xff" * 8]),
+]
+
+
+@pytest.mark.timeout(90)
+def test_streams_that_broke_other_peers_leave_zmtp_alive() -> None:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    command = f"{sys.executable} {ECHO} {port} --impl zmtp --type REP"  # inherits our PYTHONPATH
+    target = Target("127.0.0.1", port, "REP", command=command, deadline=3.0)
+    fuzzer = Fuzzer(FuzzConfig(f"tcp://127.0.0.1:{port}", "REP", minimize_seconds=0), target)
+    target.start()
+    try:
+        for name, chunks in FOREIGN_FINDINGS:
+            _, result = fuzzer.run_case(Case("regression", name, chunks))
+            assert result.ok, f"{name}: {result.kind}: {result.detail}"
+    finally:
+        target.stop()
