@@ -13,9 +13,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import grammar as g
 
-#: Socket types that take one peer at a time (libzmq's pair_t drops a second pipe), so a connection held
-#: open after its handshake legitimately keeps a probe out.
-EXCLUSIVE = frozenset({"PAIR", "CHANNEL"})
+#: Targets that cannot answer the probe while another peer holds a finished handshake: PAIR takes one
+#: peer at a time (libzmq's pair_t drops a second pipe), and a DEALER echo goes round-robin to any peer.
+EXCLUSIVE = frozenset({"PAIR", "CHANNEL", "DEALER"})
 
 #: Sizes at the edges of every length field ZMTP has.
 EDGE_SIZES = [0, 1, 254, 255, 256, 257, 65535, 65536, (1 << 31) - 1, 1 << 31, (1 << 32) - 1, 1 << 32,
@@ -336,7 +336,7 @@ def m_flood(rng: random.Random, target: str, zmtp2: bool = False) -> Case:
 def m_half_open(rng: random.Random, target: str, zmtp2: bool = False) -> Case:
     kinds = ["silent", "partial-greeting", "greeting-only", "handshake-only"]
     if target in EXCLUSIVE:
-        kinds.pop()  # a PAIR serves one peer: a held handshake rightly keeps the probe out
+        kinds.pop()  # a held handshake would rightly keep the probe's answer away (see EXCLUSIVE)
     kind = rng.choice(kinds)
     chunks = {"silent": [], "partial-greeting": [g.greeting()[: rng.randrange(1, 64)]],
               "greeting-only": [g.greeting()], "handshake-only": _valid_head(rng, target)}[kind]
