@@ -281,7 +281,7 @@ def m_post_handshake(rng: random.Random, target: str, zmtp2: bool = False) -> Ca
 def m_truncate(rng: random.Random, target: str, zmtp2: bool = False) -> Case:
     data = b"".join(g.session(target, rng.choice([0, 1]), messages=2))
     cut = rng.randrange(1, len(data))
-    how = rng.choice(["close", "reset", "hold"])
+    how = rng.choice(["close", "reset"] if target in EXCLUSIVE else ["close", "reset", "hold"])
     return Case("truncate", f"valid session cut at byte {cut} of {len(data)}, then {how}", [data[:cut]],
                 abort=how == "reset", hold=how == "hold")
 

@@ -21,7 +21,7 @@ from typing import List, Optional, Tuple
 from zmtp.protocol import Connection, HandshakeComplete, Message, RemoteProtocolError
 
 from .grammar import PEER_ROLE
-from .mutators import Case
+from .mutators import EXCLUSIVE, Case
 
 #: How long a target may stay quiet after a case before we move on (silence is legal: it may wait for more).
 QUIET = 0.25
@@ -174,7 +174,10 @@ class Target:
                 outcome.closed = "refused"
                 break
             # a valid session is judged by a Connection standing where we stand
-            judge = Connection(ours, handshake_ivl=0) if case.expect_echo and echoes and self.echo else None
+            # (not for a PAIR or DEALER: whether a new peer gets its answer depends on when the target
+            # let go of the previous connection, which the probe's patient retries account for)
+            judged = case.expect_echo and echoes and self.echo and self.socket_type.upper() not in EXCLUSIVE
+            judge = Connection(ours, handshake_ivl=0) if judged else None
             if judge is not None:
                 outcome.echoed = False
             try:
@@ -325,13 +328,19 @@ class Target:
         return ProbeResult(True)
 
     def check(self) -> ProbeResult:
-        """The whole oracle: alive (probe, once retried), then resources."""
+        """The whole oracle: alive (probe, retried), then resources.
+
+        A PAIR or DEALER target may still be attached to the case's connection (or the last probe's)
+        when the probe arrives, and then rightly refuses it or sends its echo elsewhere: for those the
+        probe is retried for a few seconds before the target is blamed.
+        """
+        retries = 6 if self.socket_type.upper() in EXCLUSIVE else 1
         r = self.probe()
-        if not r.ok and r.kind != "crash":
-            time.sleep(0.2)
-            r2 = self.probe()
-            if r2.ok:
-                r = r2
+        for _ in range(retries):
+            if r.ok or r.kind == "crash":
+                break
+            time.sleep(0.3)
+            r = self.probe()
         if not r.ok:
             return r
         return self.check_resources()
