@@ -3,6 +3,7 @@ runs against libzmq 4.3.5 (pyzmq), Debian's libzmq 4.3.4, JeroMQ and zmtp itself
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -107,9 +108,14 @@ def free_port() -> int:
     return port
 
 
+#: Every run's --out directory lives under this one, removed when the tests end.
+SCRATCH = tempfile.mkdtemp(prefix="zmtp-fuzz-tests-")
+atexit.register(shutil.rmtree, SCRATCH, True)
+
+
 def fuzz_cli(args: List[str], timeout: float = 60) -> Tuple[int, str, Dict[str, Any]]:
     """Run ``zmtp fuzz`` (its --exec target is killed by the fuzzer; the group is killed here on timeout)."""
-    out_dir = tempfile.mkdtemp(prefix="zmtp-fuzz-test-")
+    out_dir = tempfile.mkdtemp(dir=SCRATCH)
     p = subprocess.Popen([sys.executable, "-m", "zmtp", "fuzz", *args, "--out", out_dir, "-q"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=str(ROOT),
                          start_new_session=True)
@@ -305,7 +311,7 @@ def test_jeromq_hangs_on_a_huge_frame_where_the_mechanism_name_is() -> None:
     cmd = _jeromq_echo()
     port = free_port()
     case = Case("mechanism", "mechanism 0xff * 20", [b"\xff" + bytes(8) + b"\x7f\x03\x01" + b"\xff" * 20 + bytes(32)])
-    saved = Path(tempfile.mkdtemp()) / "case.json"
+    saved = Path(tempfile.mkdtemp(dir=SCRATCH)) / "case.json"
     saved.write_text(json.dumps({"case": case.to_json()}))
     status, out, report = fuzz_cli([f"tcp://127.0.0.1:{port}", "--exec", f"{cmd} {port}", "--replay", str(saved),
                                     "--minimize-time", "0"], timeout=60)
