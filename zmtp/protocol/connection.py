@@ -266,23 +266,19 @@ class Connection:
             self._process(decoded, events, now)
 
     def receive_buffer(self) -> Optional[memoryview]:
-        """Where the rest of a large incoming frame goes, or None.
+        """Where the driver may ``recv_into`` the rest of a large incoming frame, or None.
 
-        A driver may ``recv_into`` this buffer instead of calling :meth:`receive_data`, then report the
-        byte count with :meth:`buffer_received` (and release the view): a large body then crosses from
-        the kernel to its final buffer without intermediate copies.  The buffer is at most as large as
-        what of the body already arrived, so an announced size alone never makes us allocate; None while
-        less than ``frames.OFFER_MIN`` arrived (read normally then).
+        Reading a large body into the decoder's reused chunks instead of the driver's own buffer saves a
+        copy into fresh memory per read (see ``FrameDecoder.body_buffer``).  Report the byte count with
+        :meth:`buffer_received` (0 means the peer closed) and release the view.
         """
         if self._state is not State.ESTABLISHED:
             return None
         return self._decoder.body_buffer()
 
     def buffer_received(self, n: int, now: float = 0.0) -> List[Event]:
-        """``n`` bytes were written into :meth:`receive_buffer` (0 means the peer closed).
-
-        Returns and raises as :meth:`receive_data`.
-        """
+        """``n`` bytes were written into :meth:`receive_buffer`; returns and raises as
+        :meth:`receive_data`."""
         if self._state is State.CLOSED:
             return []
         if n == 0:

@@ -130,7 +130,7 @@ class Stream(Handler):
         view = conn.receive_buffer()
         try:
             if view is not None:
-                # the rest of a large frame: straight into its own buffer
+                # the rest of a large frame: straight into the decoder's (reused) chunk
                 n = self.sock.recv_into(view)
             else:
                 # recv_into one reusable buffer: sock.recv(256 KiB) would allocate (and map) a fresh
