@@ -127,7 +127,8 @@ class FrameDecoder:
 
     __slots__ = (
         "_buf", "_need", "_parts", "_size", "max_message_size", "command_limit", "handshaking", "reserved",
-        "_body", "_body_pos", "_body_size", "_body_flags", "_spare", "_offered", "raw", "frame_limit", "max_frame_size", "error",
+        "_body", "_body_pos", "_body_size", "_body_flags", "_spare", "_offered", "raw", "frame_limit",
+        "max_frame_size", "error",
     )
 
     def __init__(
