@@ -38,6 +38,7 @@ from zmtp.protocol import (
     ErrorReason,
     Event,
     FrameDecoder,
+    HandshakeComplete,
     MessageReceived,
     PingReceived,
     PongReceived,
@@ -128,6 +129,58 @@ def test_any_stream_split_anywhere_gives_the_same_events_and_error(
     cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=25))
     assert run(chunks(stream, cuts), limit) == whole
     assert run([stream[i : i + 1] for i in range(len(stream))], limit) == whole
+
+
+def run_with_sinks(
+    pieces: List[bytes], limit: int, sinks: bool
+) -> Tuple[List[List[bytes]], List[Event], Optional[Tuple[ErrorReason, str]]]:
+    """A PULL fed ``pieces``: the messages delivered (through the driver's sinks, or as events), the
+    other events, and the error."""
+    conn = Connection("PULL", max_message_size=limit)
+    msgs: List[List[bytes]] = []
+    events: List[Event] = []
+    error = None
+    for piece in pieces:
+        try:
+            got = conn.receive_data(piece)
+        except RemoteProtocolError as exc:
+            got = exc.events
+            error = (exc.reason, exc.message)
+        for event in got:
+            if isinstance(event, MessageReceived):
+                msgs.append(list(event.frames))
+            else:
+                events.append(event)
+            if sinks and isinstance(event, HandshakeComplete):
+                conn.set_message_sinks(msgs.append, msgs.extend)
+        if error is not None:
+            break
+    return msgs, events, error
+
+
+@FUZZ
+@given(st.lists(ITEMS, max_size=10), st.sampled_from([-1, 256]), st.data())
+def test_batch_sink_delivers_the_same_messages_events_and_error(
+    items: List[bytes], limit: int, data: st.DataObject
+) -> None:
+    """The driver's fast path (data messages handed over in batches, decoding paused at each command)
+    is observably the same as the event path, however the bytes are split."""
+    stream = greeting(1) + ready("PUSH") + b"".join(items)
+    plain = run_with_sinks([stream], limit, sinks=False)
+    cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=25))
+    assert run_with_sinks(chunks(stream, cuts), limit, sinks=True) == plain
+    assert run_with_sinks([stream[i : i + 1] for i in range(len(stream))], limit, sinks=True) == plain
+
+
+def test_batch_sink_keeps_order_around_large_bodies() -> None:
+    big = b"B" * (LARGE_BODY * 2)
+    wire = message(b"a") + message(big) + message(b"b") + ping(0) + message(b"c")
+    conn = established()
+    got: List[List[bytes]] = []
+    conn.set_message_sinks(got.append, got.extend)
+    events = conn.receive_data(wire[:1000]) + conn.receive_data(wire[1000:])
+    assert got == [[b"a"], [big], [b"b"], [b"c"]]
+    assert events == [PingReceived(0.0, b"")]
 
 
 # -- rows 5 and 6: allocation follows what arrived ----

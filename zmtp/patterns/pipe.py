@@ -180,6 +180,18 @@ class Pipe:
         if len(inbound) == 1 and self.pattern is not None:
             self.pattern.pipe_readable(self)
 
+    def deliver_many(self, msgs: List[Message]) -> None:
+        """Several whole messages arrived (one read's worth): :meth:`deliver` for each, in bulk."""
+        if self.inbound_filter is not None:
+            for msg in msgs:
+                self.deliver(msg)
+            return
+        inbound = self.inbound
+        was_empty = not inbound
+        inbound.extend(msgs)
+        if was_empty and self.pattern is not None:
+            self.pattern.pipe_readable(self)
+
     def deliver_subscription(self, topic: bytes, subscribe: bool) -> None:
         """The peer subscribed to (or cancelled) ``topic``: a SUBSCRIBE/CANCEL command or 3.0 message."""
         if self.pattern is not None:

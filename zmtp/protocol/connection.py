@@ -265,6 +265,21 @@ class Connection:
         if decoded or self._decoder.error is not None:
             self._process(decoded, events, now)
 
+    def set_message_sinks(
+        self,
+        each: Optional[Callable[[List[bytes]], None]],
+        batch: Optional[Callable[[List[List[bytes]]], None]] = None,
+    ) -> None:
+        """Where whole data messages go instead of :class:`MessageReceived` events (the driver's fast
+        path, once the handshake is complete): ``each(frames)`` per message, and ``batch(messages)``
+        for the runs of messages decoded from one chunk, which skips the per-message work here
+        altogether.  ``batch`` is used only where no message needs a look first (not on a publisher,
+        which reads ZMTP 3.0 subscriptions from data messages, nor on a sealed link).
+        """
+        self.message_sink = each
+        fast = batch is not None and not self._is_publisher and not self._sealed
+        self._decoder.batch_sink = batch if fast and self._state is State.ESTABLISHED else None
+
     def receive_buffer(self) -> Optional[memoryview]:
         """Where the driver may ``recv_into`` the rest of a large incoming frame, or None.
 

@@ -24,7 +24,7 @@ is pending), so the result is the same however the bytes were split.
 from __future__ import annotations
 
 import sys
-from typing import List, Optional, Tuple, Union
+from typing import Any, Callable, List, Optional, Tuple, Union
 
 from .errors import ErrorReason, RemoteProtocolError
 
@@ -128,7 +128,7 @@ class FrameDecoder:
     __slots__ = (
         "_buf", "_need", "_parts", "_size", "max_message_size", "command_limit", "handshaking", "reserved",
         "_body", "_body_pos", "_body_size", "_body_flags", "_spare", "_offered", "raw", "frame_limit",
-        "max_frame_size", "error",
+        "max_frame_size", "error", "batch_sink",
     )
 
     def __init__(
@@ -158,6 +158,9 @@ class FrameDecoder:
         self._offered: Optional[bytearray] = None
         self.raw = False
         self.frame_limit = -1
+        #: When set (by the connection, once established), whole data messages are handed to it in
+        #: batches instead of being returned, and decoding pauses after each command.
+        self.batch_sink: Optional[Callable[[List[List[Any]]], None]] = None
         #: The error found after what the last :meth:`feed` returned; the next call raises it.
         self.error: Optional[RemoteProtocolError] = None
 
@@ -253,9 +256,12 @@ class FrameDecoder:
         else:
             parts = self._parts
             parts.append(body)
-            out.append(parts)
             self._parts = []
             self._size = 0
+            if self.batch_sink is not None:
+                self.batch_sink([parts])  # now: messages after it in this feed go to the sink too
+            else:
+                out.append(parts)
 
     def _feed_body(self, data: bytes, out: List[Decoded]) -> bytes:
         """Feed the large body in progress; return what follows it (b"" if nothing, or if paused)."""
@@ -326,8 +332,25 @@ class FrameDecoder:
         max_frame = self.max_frame_size
         reserved = self.reserved
         handshaking = self.handshaking  # changes only between calls (a command pauses the loop)
+        sink = self.batch_sink
+        if sink is not None:
+            # Data messages go to the sink in one batch per call, not through ``out``; a command stops
+            # decoding (the caller acts on it, then resumes with feed(b"")), so nothing that follows a
+            # command is delivered before the command is handled.
+            batch: List[List[Any]] = []
+            put = batch.append
+        else:
+            put = append
         try:
             while True:
+                if sink is not None and not parts and (maxsize < 0 or maxsize >= 255):
+                    # the common frame, in a tight loop: a short, final data frame (flags 0)
+                    while n - pos >= 2 and not data[pos]:
+                        end = pos + 2 + data[pos + 1]
+                        if end > n:
+                            break
+                        put([data[pos + 2 : end]])
+                        pos = end
                 avail = n - pos
                 if avail < 2:
                     need = 2
@@ -382,7 +405,7 @@ class FrameDecoder:
                 pos = end
                 if flags & COMMAND:
                     append(body)
-                    if handshaking:
+                    if handshaking or sink is not None:
                         need = 0  # paused: see the class docstring
                         break
                 elif flags & MORE:
@@ -390,17 +413,21 @@ class FrameDecoder:
                     self._size += size
                 elif parts:
                     parts.append(body)
-                    append(parts)
+                    put(parts)
                     parts = self._parts = []
                     self._size = 0
                 else:
-                    append([body])
+                    put([body])
         except RemoteProtocolError:
             self._need = 2
+            if sink is not None and batch:
+                sink(batch)  # what was complete before the bad frame is delivered first
             raise
         self._need = need
         if pos < n:
             buf += memoryview(data)[pos:]
+        if sink is not None and batch:
+            sink(batch)
 
     def _feed_raw(self, data: bytes, out: List[Decoded]) -> None:
         """Raw mode: every wire frame as ``(flags, body)``; no reassembly (the caller does it)."""
