@@ -29,7 +29,7 @@ from zmtp.protocol import (
     encode_metadata,
 )
 from zmtp.protocol.curve import CurveClient, CurveServer
-from zmtp.protocol.frames import HANDSHAKE_COMMAND_LIMIT
+from zmtp.protocol.frames import BODY_CHUNK, HANDSHAKE_COMMAND_LIMIT, SPARE_CHUNKS
 from zmtp.protocol.plain import PlainClient, PlainServer
 
 SOCKET_TYPES = ["PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH", "XPUB", "XSUB",
@@ -94,10 +94,9 @@ def decoder_buffered(conn: Connection) -> int:
     return dec.buffered
 
 
-#: "Memory follows what arrived" (frames.py): a large body's buffer is offered for ``recv_into`` at most
-#: as large again as what already arrived, so allocation stays within twice the bytes fed (plus a frame
-#: header's worth of slack).
-ALLOCATION_FACTOR = 2
+#: "Memory follows what arrived" (frames.py): what arrived and is not yet delivered, plus at most
+#: SPARE_CHUNKS + 1 reusable chunks of BODY_CHUNK bytes kept for ``recv_into``.
+CHUNK_ALLOWANCE = (SPARE_CHUNKS + 1) * BODY_CHUNK
 
 
 def check_connection(data: bytes) -> None:
@@ -187,7 +186,7 @@ def check_decoder(data: bytes) -> None:
         if cap >= 0 and held > cap + HEADER:
             raise InvariantBroken(f"decoder holds {held} bytes over the limit {cap}")
         allocated = dec.allocated
-        if allocated > ALLOCATION_FACTOR * fed + HEADER:
+        if allocated > fed + CHUNK_ALLOWANCE + HEADER:
             raise InvariantBroken(f"decoder allocated {allocated} bytes for {fed} that arrived")
 
 
