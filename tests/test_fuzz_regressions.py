@@ -127,3 +127,38 @@ def test_libzmq_pair_serves_a_new_peer_after_short_sessions() -> None:
                    "later); libzmq recovers at once.  Likely a pipe of a gone connection never detached")
 def test_zmtp_pair_serves_a_new_peer_after_short_sessions() -> None:
     assert _pair_after_short_sessions("zmtp") == "ok"
+
+
+def _memory_for_a_trickled_large_frame(reads: int) -> int:
+    """Peak bytes traced while a large frame's first ``reads`` bytes arrive one per ``recv_into`` (the
+    driver's path: Connection.receive_buffer / buffer_received), after a valid NULL handshake."""
+    import tracemalloc
+
+    from fuzz.harness import valid_prefix
+    from zmtp.protocol import Connection
+
+    conn = Connection("PULL", handshake_ivl=0)
+    conn.receive_data(valid_prefix("PULL", 1))
+    conn.receive_data(b"\x02" + (1 << 20).to_bytes(8, "big") + b"x" * 16)  # a 1 MiB frame begins
+    tracemalloc.start()
+    try:
+        for _ in range(reads):
+            view = conn.receive_buffer()
+            assert view is not None
+            view[:1] = b"y"
+            view.release()
+            conn.buffer_received(1)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.xfail(strict=True, reason="core (found by the atheris harness, the 34 MB peak of a 150-byte input): "
+                   "FrameDecoder.body_buffer offers a fresh BODY_CHUNK (256 KiB) bytearray for every read and "
+                   "body_received keeps a memoryview of the whole chunk for however few bytes arrived, so a peer "
+                   "trickling a large frame one byte per segment makes zmtp hold 256 KiB per byte received "
+                   "(a 64 KiB frame: 16 GiB); FrameDecoder.allocated does not count it")
+def test_a_trickled_large_frame_costs_what_arrived() -> None:
+    reads = 200
+    # what arrived (200 bytes) plus the documented reusable chunks, with room for Python's own objects
+    assert _memory_for_a_trickled_large_frame(reads) < 2 * 1024 * 1024

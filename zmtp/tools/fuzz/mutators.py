@@ -344,6 +344,17 @@ def m_half_open(rng: random.Random, target: str, zmtp2: bool = False) -> Case:
                 half_close=rng.random() < 0.3)
 
 
+def m_trickle(rng: random.Random, target: str, zmtp2: bool = False) -> Case:
+    """A large frame whose body arrives one byte per segment, held open while the target is checked: its
+    memory must follow the bytes that arrived, not the number of reads."""
+    head = g.session(target, 1, messages=0, zmtp2=zmtp2)
+    size = rng.choice([1 << 16, 1 << 17, 1 << 20])
+    n = rng.choice([300, 1200])
+    first = g.frame(b"t" * 4096, 0, long=True, size=size)
+    return Case("trickle", f"a {size}-byte frame, then {n} body bytes one per send", head + [first] +
+                [b"t"] * n, delay=0.001, hold=target not in EXCLUSIVE, sync_at=len(head))
+
+
 def m_churn(rng: random.Random, target: str, zmtp2: bool = False) -> Case:
     n = rng.choice([20, 100])
     kind = rng.choice(["connect-close", "reset", "mid-greeting", "full-session"])
@@ -389,6 +400,7 @@ MUTATORS: Dict[str, Mutator] = {
     "slow": m_slow,
     "flood": m_flood,
     "half-open": m_half_open,
+    "trickle": m_trickle,
     "churn": m_churn,
     "havoc": m_havoc,
 }

@@ -177,8 +177,9 @@ class Target:
             # (not for a PAIR or DEALER: whether a new peer gets its answer depends on when the target
             # let go of the previous connection, which the probe's patient retries account for)
             judged = case.expect_echo and echoes and self.echo and self.socket_type.upper() not in EXCLUSIVE
-            judge = Connection(ours, handshake_ivl=0) if judged else None
-            if judge is not None:
+            # the same Connection also waits for the target's handshake before data (Case.sync_at)
+            judge = Connection(ours, handshake_ivl=0) if judged or case.sync_at is not None else None
+            if judged:
                 outcome.echoed = False
             try:
                 for i, chunk in enumerate(case.chunks):
@@ -193,7 +194,7 @@ class Target:
             except OSError:
                 outcome.closed = "reset"
             if case.connections == 1 and outcome.closed == "open":
-                self._read_answer(s, outcome, judge, until="echo" if judge is not None else "quiet")
+                self._read_answer(s, outcome, judge if judged else None, until="echo" if judged else "quiet")
             if case.hold:
                 held.append(s)
             else:
