@@ -197,7 +197,7 @@ def test_fd_signals_inproc_from_another_socket(zctx: zmtp.Context) -> None:
     a.bind("inproc://fd-inproc")
     b.connect("inproc://fd-inproc")
     fd = a.FD
-    a.EVENTS
+    _ = a.EVENTS
     b.send(b"x")
     assert _readable(fd, 3.0)
     assert _drain(a) == [b"x"]
@@ -211,7 +211,7 @@ def test_fd_readable_when_the_socket_goes_away(zctx: zmtp.Context) -> None:
     s = zctx.socket(zmtp.PULL)
     s.bind("tcp://127.0.0.1:*")
     fd = s.FD
-    s.EVENTS
+    _ = s.EVENTS
     assert not _readable(fd, 0.05)
     s.close(0)
     assert _readable(fd, 3.0)
