@@ -85,10 +85,10 @@ def test_both_sides_on_zmtp() -> None:
 
 def test_launcher_refuses_after_real_pyzmq() -> None:
     code = (
-        "import sys; sys.path.insert(0, %r)\n"
+        f"import sys; sys.path.insert(0, {HERE!r})\n"
         "import zmq, zmtp_as_zmq\n"
         "try:\n    zmtp_as_zmq.install()\nexcept RuntimeError as e:\n    print('refused:', e)\n"
-    ) % HERE
+    )
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=30)
     assert out.stdout.decode().startswith("refused: the real pyzmq is already imported")
