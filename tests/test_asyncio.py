@@ -606,3 +606,27 @@ sys.stdout.write("after loop\n")
     assert proc.stdout.decode().split() == ["loop", "done", "after", "loop"]
     assert b"Traceback" not in proc.stderr, proc.stderr.decode()
     assert time.monotonic() - t0 < 20
+
+
+def test_term_after_the_loop_delivers_what_lingers(pctx: zmq.Context) -> None:
+    """pyzmq parity: sockets closed with a LINGER inside asyncio.run(), then ctx.term() after the loop is
+    gone: term() delivers what they queued (pyzmq's libzmq threads would), bounded by the linger."""
+    ctx = zmtp.asyncio.Context()
+    pull = pctx.socket(zmq.PULL)
+    pull.bind("tcp://127.0.0.1:*")
+    ep = last_endpoint(pull)
+
+    async def main() -> None:
+        push = ctx.socket(zmtp.PUSH)
+        push.connect(ep)
+        for i in range(2000):
+            await push.send(b"%d" % i)
+        push.close(linger=5000)
+
+    run(main)
+    ctx.term()
+    got = []
+    while len(got) < 2000 and pull.poll(2000):
+        got.append(pull.recv())
+    assert got == [b"%d" % i for i in range(2000)]
+    pull.close(0)

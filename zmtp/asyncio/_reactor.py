@@ -238,14 +238,17 @@ class LoopReactor(Reactor):
         if not cores:
             return
         loop = self.loop
-        if loop is not None and loop.is_closed():
-            # the loop is gone: run what was queued (a dropped socket's close), then drop what lingers
+        if loop is not None and loop.is_closed() and _exiting():
+            # the program is ending and its loop is gone: run what was queued (a dropped socket's close),
+            # then drop what lingers rather than hang the exit on a loop nobody will run again
             Reactor.run_pending(self)
             for core in cores:
                 if core.closed and not core.finished:
                     core.abort_lingering()
             return
-        if loop is None or self.running_here or not loop.is_running():
+        if loop is None or loop.is_closed() or self.running_here or not loop.is_running():
+            # nobody else will move these sockets: deliver what they linger for here (an explicit term()
+            # after asyncio.run() delivers, as libzmq's I/O threads do for pyzmq), bounded by LINGER
             self.wait(lambda: all(c.finished or not c.closed for c in cores) and not self._soon, None)
 
     # -- stopping ---------------------------------------------------------------------------------
@@ -284,6 +287,13 @@ class LoopReactor(Reactor):
             pass
         self._wake_r.close()
         self._wake_w.close()
+
+
+def _exiting() -> bool:
+    """True once zmtp's exit handler destroys the contexts left alive."""
+    from .. import context
+
+    return bool(getattr(context, "_exiting", False))
 
 
 def reactor_for(engine: Engine, loop: Optional[asyncio.AbstractEventLoop]) -> LoopReactor:
