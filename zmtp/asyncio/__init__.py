@@ -26,6 +26,7 @@ import asyncio
 import select as _select
 import threading
 import warnings
+import weakref
 from collections import deque
 from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Type, Union
 
@@ -53,16 +54,18 @@ class _LoopCall:
     sync socket's inproc send) it is ``call_soon_threadsafe``.
     """
 
-    __slots__ = ("loop", "thread", "callback", "scheduled")
+    __slots__ = ("loop", "thread", "callback", "scheduled", "active", "__weakref__")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
         self.loop = loop
         self.thread = threading.get_ident()
         self.callback = callback
         self.scheduled = False
+        #: False while nobody waits: notify() is then a no-op (the hook stays installed).
+        self.active = True
 
     def notify(self) -> None:
-        if self.scheduled:
+        if self.scheduled or not self.active:
             return
         self.scheduled = True
         if threading.get_ident() == self.thread:
@@ -83,6 +86,21 @@ class _LoopCall:
     def run(self) -> None:
         self.scheduled = False
         self.callback()
+
+
+class _WeakCall:
+    """A bound method held weakly: a socket's signal hook must not keep the socket facade alive (a
+    dropped socket is collected and closed, as in pyzmq)."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, method: Callable[[], None]) -> None:
+        self.ref = weakref.WeakMethod(method)
+
+    def __call__(self) -> None:
+        method = self.ref()
+        if method is not None:
+            method()
 
 
 class _Waiter:
@@ -200,16 +218,22 @@ class Socket(_SyncSocket[Any]):
         if d["_hooked"]:
             self._unhook()
         d["_loop"] = loop
-        d["_caller"] = _LoopCall(loop, self._process)
+        d["_caller"] = _LoopCall(loop, _WeakCall(self._process))
+        d["_caller"].active = False
 
     def _hook(self, mask: int) -> None:
-        """Be told when the socket may be ready; if it already is (a signal raced us), look at once."""
+        """Be told when the socket may be ready; if it already is (a signal raced us), look at once.
+
+        The hook stays installed once made (cheaper than adding and removing it around every wait);
+        the caller's ``active`` flag says whether a signal is worth a look."""
         core = self._core
-        caller: _LoopCall = self.__dict__["_caller"]
+        d = self.__dict__
+        caller: _LoopCall = d["_caller"]
+        caller.active = True
         with core.lock:
-            if not self.__dict__["_hooked"]:
+            if not d["_hooked"]:
                 core.signal_hooks.append(caller.notify)
-                self.__dict__["_hooked"] = True
+                d["_hooked"] = True
             if core.events() & mask or core.closed:
                 caller.notify()
 
@@ -241,8 +265,8 @@ class Socket(_SyncSocket[Any]):
                 elif events & mask:
                     polls.remove((fut, mask))
                     fut.set_result(events & mask)
-        if d["_hooked"] and not (d["_recv_waiters"] or d["_send_waiters"] or polls):
-            self._unhook()
+        if not (d["_recv_waiters"] or d["_send_waiters"] or polls):
+            d["_caller"].active = False
 
     @staticmethod
     def _complete(waiters: Deque[_Waiter]) -> None:
@@ -272,8 +296,14 @@ class Socket(_SyncSocket[Any]):
         w = _Waiter(fut, op)
         if timeo >= 0:
             w.timer = loop.call_later(timeo / 1000.0, _time_out, fut)
+        if waiters and waiters[0].future.done():
+            # cancelled or timed-out waiters are skipped when a message comes; drop them now too, so a
+            # loop of timed-out recvs on a quiet socket keeps nothing
+            for old in [x for x in waiters if x.future.done()]:
+                waiters.remove(old)
+                if old.timer is not None:
+                    old.timer.cancel()
         waiters.append(w)
-        fut.add_done_callback(lambda f: _forget(waiters, w))
         reactor = self._core.reactor
         if mask == _POLLIN:
             reactor.wait_epoch += 1  # the application waits: its next send is latency-bound
@@ -288,6 +318,11 @@ class Socket(_SyncSocket[Any]):
             raise ZMQError(Errno.ENOTSOCK)
         fut = loop.create_future()
         waiters: Deque[_Waiter] = self.__dict__["_recv_waiters"]
+        if not waiters and not flags & _DONTWAIT and not (core.recv_queue or core.recv_rest
+                                                          or core.pattern.can_recv()):
+            # nothing there (a racy look, re-checked under the lock once we are hooked): wait
+            return self._enqueue(waiters, fut, lambda: op(flags | _DONTWAIT), core.options.rcvtimeo, _POLLIN,
+                                 loop)
         if not waiters or flags & _DONTWAIT:
             try:
                 fut.set_result(op(flags | _DONTWAIT))
@@ -451,15 +486,6 @@ def _time_out(fut: asyncio.Future[Any]) -> None:
 def _poll_time_out(fut: asyncio.Future[Any], empty: Any = 0) -> None:
     if not fut.done():
         fut.set_result(empty)
-
-
-def _forget(waiters: Deque[_Waiter], w: _Waiter) -> None:
-    if w.timer is not None:
-        w.timer.cancel()
-    try:
-        waiters.remove(w)
-    except ValueError:
-        pass
 
 
 class Poller(_poll.Poller):
