@@ -631,3 +631,34 @@ def test_term_after_the_loop_delivers_what_lingers(pctx: zmq.Context) -> None:
         got.append(pull.recv())
     assert got == [b"%d" % i for i in range(2000)]
     pull.close(0)
+
+
+def test_errors_go_to_the_future_as_in_pyzmq() -> None:
+    """A REQ sending twice, a REP receiving... errors are the future's exception (pyzmq's rule), and the
+    socket stays usable."""
+    async def main() -> None:
+        ctx = zmtp.asyncio.Context()
+        req = ctx.socket(zmtp.REQ)
+        rep = ctx.socket(zmtp.REP)
+        rep.bind("inproc://efsm")
+        req.connect("inproc://efsm")
+        await req.send(b"one")
+        f = req.send(b"two")
+        assert isinstance(f, asyncio.Future)
+        with pytest.raises(zmtp.ZMQError) as info:
+            await f
+        assert info.value.errno == zmtp.Errno.EFSM
+        with pytest.raises(zmtp.ZMQError):
+            await rep.send(b"no request yet")
+        assert await bounded(rep.recv(), "the first request") == b"one"
+        await rep.send(b"reply")
+        assert await bounded(req.recv(), "the reply") == b"reply"
+        with pytest.raises(TypeError):
+            await req.send("a str")
+        req.close()
+        rep.close()
+        with pytest.raises(zmtp.ZMQError):
+            await req.send(b"closed")
+        ctx.term()
+
+    run(main)

@@ -230,10 +230,14 @@ class Socket(_SyncSocket[Any]):
         d = self.__dict__
         caller: _LoopCall = d["_caller"]
         caller.active = True
+        if d["_hooked"]:
+            # a signal from another thread after ``active`` was set reaches us; one before it shows here
+            if core.closed or core.events() & mask:
+                caller.notify()
+            return
         with core.lock:
-            if not d["_hooked"]:
-                core.signal_hooks.append(caller.notify)
-                d["_hooked"] = True
+            core.signal_hooks.append(caller.notify)
+            d["_hooked"] = True
             if core.events() & mask or core.closed:
                 caller.notify()
 
@@ -406,6 +410,21 @@ class Socket(_SyncSocket[Any]):
         self, data: Any, flags: int = 0, copy: bool = True, track: bool = False, **kwargs: Any
     ) -> asyncio.Future[Any]:
         """Send one frame (SNDMORE: more follow); a future of None (or a MessageTracker)."""
+        core = self._core
+        if type(data) is bytes and not flags and not track and not kwargs and not core.send_parts \
+                and not self.__dict__["_send_waiters"]:
+            # the common case in one step: a whole one-frame message the socket can take now
+            loop = self._get_loop()
+            fut = loop.create_future()
+            try:
+                with core.lock:
+                    sent = not core.closed and core.pattern.send([data])
+            except Exception as exc:  # EFSM and the like: the future's, as pyzmq does
+                fut.set_exception(exc)
+                return fut
+            if sent:
+                fut.set_result(None)
+                return fut
         sync = self._sync
         return self._add_send(lambda f: sync.send(data, f, copy, track, **kwargs), flags)
 
