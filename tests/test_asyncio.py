@@ -662,3 +662,28 @@ def test_errors_go_to_the_future_as_in_pyzmq() -> None:
         ctx.term()
 
     run(main)
+
+
+def test_stream_socket_on_the_native_driver() -> None:
+    """A zmtp.asyncio STREAM socket (ipykernel makes one for debugpy) with a plain TCP peer: the connect
+    notification, data both ways, the disconnect notification."""
+    async def main() -> None:
+        ctx = zmtp.asyncio.Context()
+        stream = ctx.socket(zmtp.STREAM)
+        stream.bind("tcp://127.0.0.1:*")
+        host, port = last_endpoint(stream)[len("tcp://"):].rsplit(":", 1)
+        peer = socket.create_connection((host, int(port)), timeout=5)
+        ident, empty = await bounded(stream.recv_multipart(), "the connect notification")
+        assert empty == b""
+        peer.sendall(b"hello")
+        rid, data = await bounded(stream.recv_multipart(), "raw bytes from the peer")
+        assert rid == ident and data == b"hello"
+        await stream.send_multipart([ident, b"world"])
+        assert await asyncio.to_thread(peer.recv, 100) == b"world"
+        peer.close()
+        rid, empty = await bounded(stream.recv_multipart(), "the disconnect notification")
+        assert rid == ident and empty == b""
+        stream.close()
+        ctx.term()
+
+    run(main)
