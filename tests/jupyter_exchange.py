@@ -95,6 +95,11 @@ def blocking(on_zmtp: bool) -> None:
         assert "os" in reply["content"]["matches"], reply["content"]
         report(step)
 
+        step = "heartbeat"
+        time.sleep(1.5)  # the heartbeat channel pings every time_to_dead (1 s), on its own loop thread
+        assert kc.hb_channel.is_beating(), "the heartbeat channel reports a dead kernel"
+        report(step)
+
         step = "interrupt"
         msg_id = kc.execute("import time; time.sleep(60)")
         until(lambda: kc.get_iopub_msg(timeout=1),
@@ -164,6 +169,11 @@ async def async_run(on_zmtp: bool) -> None:
         step = "complete"
         reply = await kc.complete("import o", reply=True, timeout=TIMEOUT)
         assert "os" in reply["content"]["matches"]
+        report(step)
+
+        step = "heartbeat"
+        await asyncio.sleep(1.5)
+        assert kc.hb_channel.is_beating(), "the heartbeat channel reports a dead kernel"
         report(step)
 
         step = "interrupt"

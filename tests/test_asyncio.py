@@ -687,3 +687,42 @@ def test_stream_socket_on_the_native_driver() -> None:
         ctx.term()
 
     run(main)
+
+
+def test_io_moves_while_the_loop_thread_is_blocked(pctx: zmq.Context) -> None:
+    """jupyter_client's heartbeat pattern: in a coroutine, send, then block the loop's thread on a
+    threading.Event, then poll(0) with a sync Poller.  pyzmq's I/O thread reads the reply meanwhile;
+    zmtp's engine I/O thread notices the stuck loop and moves its reactor (the watch)."""
+    rep = pctx.socket(zmq.REP)
+    rep.bind("tcp://127.0.0.1:*")
+    ep = last_endpoint(rep)
+    stop = threading.Event()
+
+    def echo() -> None:
+        while not stop.is_set():
+            if rep.poll(50):
+                rep.send(rep.recv())
+
+    t = threading.Thread(target=echo)
+    t.start()
+
+    async def main() -> None:
+        ctx = zmtp.asyncio.Context()
+        req = ctx.socket(zmtp.REQ)
+        req.connect(ep)
+        poller = zmtp.Poller()
+        poller.register(req, zmtp.POLLIN)
+        for i in range(3):
+            await req.send(b"ping%d" % i)
+            threading.Event().wait(0.3)  # the loop's thread is blocked, not awaiting
+            assert poller.poll(0) == [(req, zmtp.POLLIN)], f"round {i}: nothing moved while the loop was blocked"
+            assert await req.recv() == b"ping%d" % i
+        req.close()
+        ctx.term()
+
+    try:
+        run(main)
+    finally:
+        stop.set()
+        t.join(5)
+        rep.close(0)

@@ -4,7 +4,7 @@ jupyter_client driving an ipykernel kernel running on zmtp.
 Each run is a subprocess (``jupyter_exchange.py``) so that ``zmq`` can be zmtp in one process and
 pyzmq in another: the zmtp side is loaded through ``zmtp_as_zmq.py``, a launcher that aliases ``zmq``
 to zmtp in ``sys.modules``.  Steps: start, kernel_info, execute with its stream output on iopub,
-completion, interrupt, shutdown; a failure names its step.
+completion, heartbeat, interrupt, shutdown; a failure names its step.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ pytest.importorskip("tornado", reason="tornado is in the test extra")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-STEPS = ["start", "kernel_info", "execute", "complete", "interrupt", "shutdown"]
+STEPS = ["start", "kernel_info", "execute", "complete", "heartbeat", "interrupt", "shutdown"]
 
 
 def _exchange(client: str, client_on_zmtp: bool, kernel_on_zmtp: bool) -> List[Dict[str, Any]]:

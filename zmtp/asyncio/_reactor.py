@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 _NOBODY = 0
 _tls = threading.local()
+#: How often the engine's I/O thread looks whether a loop reactor's loop is stuck (seconds).
+WATCH_INTERVAL = 0.01
 
 
 def native_supported() -> bool:
@@ -70,6 +72,10 @@ class LoopReactor(Reactor):
         self._timer_at = float("inf")
         self._post: List[Callable[[], None]] = []
         self._reader_fd = -1
+        #: Turns the loop made (the watch compares it with the count it saw last time).
+        self.turns = 0
+        self._watched_turns = -1
+        self._watch_timer: Any = None
 
     def __repr__(self) -> str:
         return f"<LoopReactor on {self.loop!r}{' closed' if self.closed else ''}>"
@@ -123,6 +129,7 @@ class LoopReactor(Reactor):
         try:
             if self.closed or self.leader != _NOBODY:
                 return
+            self.turns += 1
             self.leader = self.loop_thread
             post = self._post
             _tls.post = post
@@ -202,6 +209,11 @@ class LoopReactor(Reactor):
         reactor's own selector; in another thread while the loop runs, it follows the loop."""
         loop = self.loop
         if loop is None or self.running_here or loop.is_closed() or not loop.is_running():
+            if self.leader == _NOBODY and not self.closed and not done():
+                # nobody else moves this reactor now (its loop is this blocked thread, or none runs): one
+                # non-blocking pass first, so even a zero-timeout poll sees what arrived (pyzmq's I/O
+                # thread would have read it in the background)
+                self.run_pending()
             return super().wait(done, deadline, watch)
         if done():
             return True
@@ -251,6 +263,49 @@ class LoopReactor(Reactor):
             # after asyncio.run() delivers, as libzmq's I/O threads do for pyzmq), bounded by LINGER
             self.wait(lambda: all(c.finished or not c.closed for c in cores) and not self._soon, None)
 
+    # -- the watch: I/O keeps moving while the loop's thread is blocked ------------------------------
+    def start_watch(self) -> None:
+        """Have the engine's I/O thread (threaded driver only) check every :data:`WATCH_INTERVAL` that
+        the loop still turns.  Lock held.
+
+        Code written for pyzmq may block its loop's thread on something that is not zmq (jupyter_client's
+        heartbeat thread sends a ping, then waits on a ``threading.Event`` and polls with timeout 0),
+        counting on libzmq's I/O thread to receive meanwhile.  When the loop made no turn for a whole
+        interval, the watch runs one pass of this reactor itself (futures are then resolved through
+        ``call_soon_threadsafe``); a loop that turns is never touched.
+        """
+        engine_reactor = self.engine.reactor
+        if engine_reactor.threaded and not self.closed and self._watch_timer is None:
+            self._watch_timer = engine_reactor.call_later(WATCH_INTERVAL, self._watch)
+
+    def _watch(self) -> None:
+        self._watch_timer = None
+        if self.closed or self.engine.reactor.closed:
+            return
+        if self.turns == self._watched_turns and self.leader == _NOBODY and self.loop is not None \
+                and self._has_work():
+            self.leader = threading.get_ident()
+            try:
+                self.run_once(0.0)
+            finally:
+                self.leader = _NOBODY
+                self._released()
+            self.wake()  # when the loop turns again it re-arms its timer for what we left
+        self._watched_turns = self.turns
+        self.start_watch()
+
+    def _has_work(self) -> bool:
+        """Ready descriptors, due timers or queued calls (a look that consumes nothing).  Lock held."""
+        if self._soon:
+            return True
+        timers = self._timers
+        if timers and timers[0][0] <= time.monotonic():
+            return True
+        try:
+            return bool(self.selector.select(0))
+        except (OSError, ValueError):  # closed meanwhile
+            return False
+
     # -- stopping ---------------------------------------------------------------------------------
     def stop(self) -> None:
         """Unmount and close (lock held; from any thread)."""
@@ -258,6 +313,9 @@ class LoopReactor(Reactor):
             return
         self._stopping = True
         self.closed = True
+        if self._watch_timer is not None:
+            self._watch_timer.cancel()
+            self._watch_timer = None
         for waiter in list(self.followers):
             waiter.notify()
         loop = self.loop
@@ -311,6 +369,7 @@ def reactor_for(engine: Engine, loop: Optional[asyncio.AbstractEventLoop]) -> Lo
         reactor = LoopReactor(engine.lock, engine)
         reactor.loop_thread = me
         engine.extra_reactors.append(reactor)
+        reactor.start_watch()
     if loop is not None:
         reactor.mount(loop)
     return reactor
