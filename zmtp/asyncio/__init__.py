@@ -11,8 +11,8 @@ must be used from that loop's thread only.
 **The native driver.**  pyzmq's asyncio sockets wait on libzmq's notification descriptor while libzmq's
 I/O thread moves the bytes.  Here a socket made by :class:`Context` runs on its event loop itself: its
 connections are watched, read, decoded and written by the loop (:mod:`zmtp.asyncio._reactor`), and a
-waiting ``recv`` is resolved in the same loop callback that read the message: no I/O thread, no thread
-hop.  Sync sockets of the same (or a shadowed) context keep the threaded driver; all of them share the
+waiting ``recv`` is resolved in the same loop callback that read the message: no thread hop (the
+context's I/O thread steps in only when the loop's thread is blocked on something else).  Sync sockets of the same (or a shadowed) context keep the threaded driver; all of them share the
 context's lock and inproc names, so sync and async sockets talk over ``inproc://``.
 
 An async socket wrapping a sync socket (``zmtp.asyncio.Socket(sync_sock)``, or a sync socket given to

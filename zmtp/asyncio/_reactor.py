@@ -23,6 +23,11 @@ mounted by the first loop that uses them; one whose loop was closed (or stopped)
 next loop that uses it, so a socket survives ``asyncio.run()`` being called again.  A blocking call on
 a sync shadow in the loop's thread leads the reactor's own selector (the loop is blocked anyway, as in
 pyzmq); in another thread, while the loop runs, it only follows (woken by the socket's signals).
+
+With the threaded driver, the engine's I/O thread watches each loop reactor (:meth:`LoopReactor.start_watch`):
+when the loop made no turn for :data:`WATCH_INTERVAL` while work is waiting (its thread blocked on
+something that is not zmq, as code written for pyzmq may do), it runs a pass itself.  A loop that turns
+is never touched, so the normal path stays thread-hop free.
 """
 
 from __future__ import annotations
