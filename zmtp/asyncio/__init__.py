@@ -12,8 +12,9 @@ must be used from that loop's thread only.
 I/O thread moves the bytes.  Here a socket made by :class:`Context` runs on its event loop itself: its
 connections are watched, read, decoded and written by the loop (:mod:`zmtp.asyncio._reactor`), and a
 waiting ``recv`` is resolved in the same loop callback that read the message: no thread hop (the
-context's I/O thread steps in only when the loop's thread is blocked on something else).  Sync sockets of the same (or a shadowed) context keep the threaded driver; all of them share the
-context's lock and inproc names, so sync and async sockets talk over ``inproc://``.
+context's I/O thread steps in only when the loop's thread is blocked on something else).  Sync sockets
+of the same (or a shadowed) context keep the threaded driver; all of them share the context's lock and
+inproc names, so sync and async sockets talk over ``inproc://``.
 
 An async socket wrapping a sync socket (``zmtp.asyncio.Socket(sync_sock)``, or a sync socket given to
 the async :class:`Poller`) keeps that socket's I/O thread: its signals are handed to the loop with
