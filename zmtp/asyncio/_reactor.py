@@ -115,7 +115,7 @@ class LoopReactor(Reactor):
             self.loop = loop
             self.loop_thread = threading.get_ident()
             self._turn_scheduled = False
-            self._reader_fd = self.selector.fileno()
+            self._reader_fd = self._poller.fileno()
             loop.add_reader(self._reader_fd, self.turn)
             # whatever was queued before (connects, timers) starts now
             self._schedule_turn()
@@ -158,7 +158,7 @@ class LoopReactor(Reactor):
         while timers and timers[0][2].callback is None:
             heapq.heappop(timers)
         at = timers[0][0] if timers else float("inf")
-        if self._soon:
+        if self._soon or self.deferred:
             self._schedule_turn()
         if at == self._timer_at:
             return
@@ -196,6 +196,13 @@ class LoopReactor(Reactor):
         if self.selecting:
             self.wake()
         elif self.leader == _NOBODY:
+            self._schedule_turn()
+
+    def defer(self, callback: Callable[[], None]) -> None:
+        """A streaming sender's flush: on the loop's next turn (all the sends the coroutine makes
+        before it yields go out together)."""
+        super().defer(callback)
+        if self.leader == _NOBODY:
             self._schedule_turn()
 
     def call_at(self, deadline: float, callback: Callable[[], None]) -> Any:
@@ -306,8 +313,10 @@ class LoopReactor(Reactor):
         timers = self._timers
         if timers and timers[0][0] <= time.monotonic():
             return True
+        if self.deferred:
+            return True
         try:
-            return bool(self.selector.select(0))
+            return bool(self._poller.poll(0))
         except (OSError, ValueError):  # closed meanwhile
             return False
 
@@ -345,7 +354,7 @@ class LoopReactor(Reactor):
             self._timer_handle = None
         self._reader_fd = -1
         try:
-            self.selector.close()
+            self._poller.close()
         except Exception:  # pragma: no cover
             pass
         self._wake_r.close()
