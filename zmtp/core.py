@@ -548,8 +548,13 @@ class SocketCore:
         reactor = self.reactor
         # the application is busy sending: the I/O thread keeps away (see Reactor._idle_delay)
         reactor.app_active_at = _monotonic()
-        if reactor.dispatching or len(pipe.outbound) > 1:
-            stream.flush()  # inside the reactor, or a batch boundary of a streaming sender
+        if reactor.dispatching:
+            stream.flush()
+            return
+        if len(pipe.outbound) > 1:
+            stream.flush()  # a batch boundary of a streaming sender
+            if stream.flush_scheduled:
+                reactor.postpone_deferred()
             return
         if stream.flush_scheduled:
             return

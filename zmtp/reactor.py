@@ -349,6 +349,12 @@ class Reactor:
                 self._io_event.set()  # the parked I/O thread would look too late
         deferred.append(callback)
 
+    def postpone_deferred(self) -> None:
+        """The one deferred call is a streaming sender's flush, and that sender has just flushed by
+        itself: move the deadline on, so nobody else wakes for it while the sender keeps going."""
+        if len(self.deferred) == 1:
+            self._deferred_at = time.monotonic() + DEFER_DELAY
+
     def run_deferred_if_due(self) -> None:
         """Run deferred work older than :data:`DEFER_DELAY` (a sender's own calls do this, so that a
         sender that never waits needs no other thread for its leftovers).  Lock held."""
