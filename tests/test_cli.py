@@ -358,9 +358,6 @@ def test_monitor_prints_the_events_of_a_connection_to_libzmq(ctx: zmq.Context) -
     assert all(line.split()[-1] == ep for line in out.splitlines())
 
 
-@pytest.mark.xfail(strict=True, reason="engine: Context.term() never returns once a socket had "
-                   "get_monitor_socket() and was closed without disable_monitor() (libzmq stops the monitor "
-                   "when the socket closes); zmtp monitor works around it")
 def test_term_returns_after_closing_a_monitored_socket() -> None:
     code = ("import zmtp; c = zmtp.Context(); s = c.socket(zmtp.DEALER); s.linger = 0; "
             "m = s.get_monitor_socket(); m.close(0); s.close(0); c.term(); print('termed')")

@@ -121,10 +121,6 @@ def test_libzmq_pair_serves_a_new_peer_after_short_sessions() -> None:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(strict=True, reason="engine (found by zmtp fuzz against a zmtp PAIR echo server, churn "
-                   "mutator): after ~50-100 peers that connect, send one message and hang up at once, the PAIR's "
-                   "echo send blocks forever and every new peer is closed after its handshake (still 10+ s "
-                   "later); libzmq recovers at once.  Likely a pipe of a gone connection never detached")
 def test_zmtp_pair_serves_a_new_peer_after_short_sessions() -> None:
     assert _pair_after_short_sessions("zmtp") == "ok"
 
@@ -153,11 +149,6 @@ def _memory_for_a_trickled_large_frame(reads: int) -> int:
         tracemalloc.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="core (found by the atheris harness, the 34 MB peak of a 150-byte input): "
-                   "FrameDecoder.body_buffer offers a fresh BODY_CHUNK (256 KiB) bytearray for every read and "
-                   "body_received keeps a memoryview of the whole chunk for however few bytes arrived, so a peer "
-                   "trickling a large frame one byte per segment makes zmtp hold 256 KiB per byte received "
-                   "(a 64 KiB frame: 16 GiB); FrameDecoder.allocated does not count it")
 def test_a_trickled_large_frame_costs_what_arrived() -> None:
     reads = 200
     # what arrived (200 bytes) plus the documented reusable chunks, with room for Python's own objects
@@ -174,8 +165,6 @@ TRICKLE_INPUT = bytes.fromhex(
 )
 
 
-@pytest.mark.xfail(strict=True, reason="core: the same body-chunk cost as above, as atheris found it (the "
-                   "harness's opt-in memory check, ZMTP_FUZZ_MEMORY=1)")
 def test_the_atheris_input_stays_within_memory_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
     import fuzz.harness as h
 

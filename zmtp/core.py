@@ -166,6 +166,8 @@ class SocketCore:
         self.signal_hooks: List[Callable[[], None]] = []
         self._signaler: Optional[Signaler] = None
         self.monitor: Optional[MonitorSink] = None
+        #: Stops the monitor (lock held); set while one runs, called when this socket closes.
+        self.monitor_stop: Optional[Callable[[], None]] = None
 
     def __repr__(self) -> str:
         return f"<SocketCore {self.type_name}{' closed' if self.closed else ''} at {id(self):#x}>"
@@ -589,6 +591,8 @@ class SocketCore:
         if self.closed:
             return
         self.closed = True
+        if self.monitor_stop is not None:
+            self.monitor_stop()
         self.recv_queue.clear()
         self.recv_rest = []
         ms = self.options.linger if linger is None else linger
