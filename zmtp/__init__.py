@@ -44,10 +44,10 @@ def pyzmq_version() -> str:
 
 
 def has(capability: str) -> bool:
-    """Which optional features exist (pyzmq's ``zmq.has``): ipc, curve (pure Python or a faster crypto
+    """Which optional features exist (pyzmq's ``zmq.has``): ipc, draft, curve (pure Python or a faster crypto
     backend, :mod:`zmtp.crypto`) and plain.  libzmq's ``zmq_has`` knows no "plain" (pyzmq answers
     False although every libzmq has PLAIN); zmtp answers True."""
-    return capability in {"ipc", "curve", "plain"}
+    return capability in {"ipc", "draft", "curve", "plain"}
 
 
 __all__ = [
