@@ -428,3 +428,33 @@ def test_metadata_follows_each_message_in_a_batch(env: Env) -> None:
     inproc_push.send(b"x")
     with pytest.raises(zmtp.ZMQError):
         inproc_pull.recv(copy=False).get("Socket-Type")  # libzmq: inproc messages carry no metadata
+
+
+@pytest.mark.parametrize("receiver", ["zmtp", "pyzmq"])
+def test_a_stream_of_small_curve_messages_is_not_stalled(env: Env, receiver: str) -> None:
+    """A zmtp PUSH streaming 20,000 small CURVE messages while its handshake is still running: its queue
+    fills to SNDHWM before the link is up, then drains through the reactor's scheduled flushes.  (A
+    leader that ran such a flush and then blocked in select without looking at its own send again
+    stalled here after 2,001 messages.)"""
+    pull = env.sock(receiver, zmq.PULL, curve_server=True, curve_secretkey=SERVER_SECRET)
+    push = env.sock("zmtp", zmq.PUSH, curve_serverkey=SERVER_PUBLIC, curve_publickey=CLIENT_PUBLIC,
+                    curve_secretkey=CLIENT_SECRET)
+    link(pull, push)
+    n = 20_000
+    errors: List[BaseException] = []
+
+    def send() -> None:
+        try:
+            for _ in range(n):
+                push.send(b"x" * 16)
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    import threading
+
+    t = threading.Thread(target=send, daemon=True)
+    t.start()
+    for _ in range(n):
+        assert pull.recv() == b"x" * 16
+    t.join(WAIT)
+    assert not t.is_alive() and not errors

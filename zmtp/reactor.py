@@ -270,6 +270,9 @@ class Reactor:
         """
         if self._soon:
             self._run_soon()
+            # those callbacks may have made the leader's condition true (a scheduled flush that drained
+            # a full pipe): poll without blocking, so that wait() looks at it before sleeping in select
+            timeout = 0.0
         timers = self._timers
         while timers and timers[0][2].callback is None:
             heapq.heappop(timers)
