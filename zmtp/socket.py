@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from .context import Context
 
 _DONTWAIT = int(Flag.DONTWAIT)
+_monotonic = time.monotonic
 _SNDMORE = int(Flag.SNDMORE)
 _POLLIN = int(PollEvent.POLLIN)
 
@@ -159,6 +160,8 @@ class Socket(Generic[_ReturnT_co]):
         d["_blocking"] = not core.reactor.threaded
         #: Draft (thread-safe) socket types: single-part messages with routing ids and groups.
         d["_single"] = core.pattern.thread_safe
+        #: send()'s shortcut applies (a classic socket type on the threaded driver)
+        d["_fast"] = not d["_single"] and not d["_blocking"]
         d["_type_name"] = core.type_name
         d["type"] = core.socket_type
         if not shadow:
@@ -461,6 +464,18 @@ class Socket(Generic[_ReturnT_co]):
         Again at once with ``DONTWAIT``.  ``copy=False, track=True`` returns a MessageTracker.
         """
         core = self._core
+        if not flags and type(data) is bytes and self._fast and not core.send_parts:
+            # the common case in few steps: one bytes frame, no flags, threaded driver
+            msg: List[Any] = [data]
+            with core.lock:
+                if core.closed:
+                    raise ZMQError(Errno.ENOTSOCK)
+                if core.pattern.send(msg):
+                    return None
+                if core.terminated():
+                    raise ContextTerminated()
+                self._wait(lambda: core.pattern.send(msg), core.options.sndtimeo)
+            return None
         if self._single:
             self._send_single(data, flags, copy, routing_id, group)
             return None
@@ -489,7 +504,7 @@ class Socket(Generic[_ReturnT_co]):
             return tracker
         if parts:
             parts.append(data)
-            msg: List[Any] = parts
+            msg = parts
             core.send_parts = []
         else:
             msg = [data]
@@ -685,8 +700,10 @@ class Socket(Generic[_ReturnT_co]):
         with core.lock:
             if core.closed:
                 raise ZMQError(Errno.ENOTSOCK)
+            reactor = core.reactor
+            reactor.app_active_at = _monotonic()
             if self._blocking:
-                core.reactor.turn_if_idle()
+                reactor.turn_if_idle()
             msg = core.recv()
             if msg is not None:
                 return msg
@@ -723,6 +740,17 @@ class Socket(Generic[_ReturnT_co]):
         ``copy=False``.  RCVMORE says whether more frames of this message follow.  Waits up to
         RCVTIMEO (then Again); ``DONTWAIT`` raises Again at once."""
         core = self._core
+        queue = core.recv_queue
+        if queue and copy and not core.recv_rest:
+            # the common case: a message taken earlier in a batch, read without the lock
+            msg = queue.popleft()
+            frame = msg[0]
+            if len(msg) > 1:
+                core.recv_rest = msg[1:]
+                core.rcvmore = True
+            else:
+                core.rcvmore = False
+            return frame if type(frame) is bytes else bytes(frame)
         if core.closed:
             raise ZMQError(Errno.ENOTSOCK)
         if self._single:
