@@ -258,8 +258,15 @@ class SocketCore:
         return value
 
     def fileno(self) -> int:
-        """``Socket.FD``: see :class:`Signaler`."""
+        """``Socket.FD``: see :class:`Signaler`.  Not with the blocking driver, which moves nothing
+        between calls: its FD would never become readable by itself and the caller's loop would hang."""
         if self._signaler is None:
+            if not self.reactor.threaded:
+                raise ZMQError(
+                    Errno.ENOTSUP,
+                    "Socket.FD needs something that moves I/O between calls, and the blocking driver does "
+                    "not: use a threaded context (zmtp.Context(), the default) or zmtp.asyncio",
+                )
             self._signaler = Signaler()
             if self.events():
                 self._signaler.set()

@@ -131,6 +131,11 @@ class _EpollPoller:
             out.append((fd, mask))
         return out
 
+    def fileno(self) -> int:
+        """The epoll descriptor: readable while a registered descriptor is ready (zmtp.asyncio nests
+        it in an event loop)."""
+        return self._ep.fileno()
+
     def close(self) -> None:
         self._ep.close()
 
@@ -158,6 +163,10 @@ class _SelectorPoller:
 
     def poll(self, timeout: Optional[float]) -> List[Tuple[int, int]]:
         return [(key.fd, mask) for key, mask in self._sel.select(timeout)]
+
+    def fileno(self) -> int:
+        """The selector's descriptor, where it has one (kqueue, devpoll; not select/poll)."""
+        return self._sel.fileno()
 
     def close(self) -> None:
         self._sel.close()

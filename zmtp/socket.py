@@ -152,7 +152,7 @@ class Socket(Generic[_ReturnT_co]):
             context = ctx_or_socket
             if context.closed:
                 raise ZMQError(Errno.ETERM)
-            core = context.engine.socket(socket_type)
+            core = self._new_core(context, socket_type)
             _CORES[id(core)] = core
         d["context"] = context
         d["_core"] = core
@@ -173,6 +173,10 @@ class Socket(Generic[_ReturnT_co]):
                     self.set(opt, value)
                 except ZMQError:
                     pass
+
+    def _new_core(self, context: Context[Any], socket_type: int) -> SocketCore:
+        """The core for a new socket (zmtp.asyncio puts its cores on the event loop's reactor)."""
+        return context.engine.socket(socket_type)
 
     # -- attribute options (sock.linger = 0), as pyzmq's AttributeSetter --------------------
     def __setattr__(self, key: str, value: Any) -> None:
