@@ -29,7 +29,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     ap.add_argument("--transports", type=_csv, default=list(TRANSPORTS), help="tcp,ipc")
     ap.add_argument("--revisions", type=_csv, default=list(REVISIONS), help="3.1,3.0")
     ap.add_argument("--binders", type=_csv, default=list(BINDERS), help="zmtp,peer")
-    ap.add_argument("--mechanisms", type=_csv, default=list(MECHANISMS), help="NULL")
+    ap.add_argument("--mechanisms", type=_csv, default=list(MECHANISMS), help="NULL,PLAIN,CURVE,ZAP")
     ap.add_argument("--quick", action="store_true",
                     help=f"small subset: {', '.join(QUICK_PATTERNS)} over tcp")
     ap.add_argument("--jobs", "-j", type=int, default=2, help="cells run in parallel (default 2)")

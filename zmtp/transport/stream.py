@@ -194,6 +194,9 @@ class Stream(Handler):
                 self.owner.authenticate(self, event)  # type: ignore[arg-type]
             elif kind is ConnectionClosed or kind is ErrorReceived:
                 reason = getattr(event, "reason", "") or "peer closed the connection"
+                if kind is ErrorReceived and self.pipe is None and _is_zap_status(reason):
+                    # the server's ZAP handler refused us (libzmq mechanism_base_t::handle_error_reason)
+                    self.owner.transport_event(Event.HANDSHAKE_FAILED_AUTH, self.endpoint, int(reason))
                 self.close(ConnectionResetError(reason))
                 return False
             if self.closed:
@@ -435,6 +438,12 @@ class Stream(Handler):
             pass
         self.conn.set_message_sinks(None)
         self.owner.stream_closed(self)
+
+
+def _is_zap_status(reason: str) -> bool:
+    """An ERROR reason that is a ZAP status code: "300", "400" or "500" (RFC 27; libzmq reports those
+    as HANDSHAKE_FAILED_AUTH with the code, and nothing for other reasons)."""
+    return len(reason) == 3 and reason[0] in "345" and reason[1:] == "00"
 
 
 class _NoLock:
