@@ -54,14 +54,20 @@ def _layout(results: Sequence[Result]) -> Tuple[List[str], List[ColKey], List[Ro
 def _offsets(cols: List[ColKey]) -> List[int]:
     """x-offset of each column: 3 characters each, plus a gap where the revision group changes."""
     xs, x = [], 0
+    w = _width(cols)
     for i, c in enumerate(cols):
         if i and c[:3] != cols[i - 1][:3]:
             x += 1
         if i and c[:2] != cols[i - 1][:2]:
             x += 1
         xs.append(x)
-        x += 3
+        x += w
     return xs
+
+
+def _width(cols: List[ColKey]) -> int:
+    """Column width: 3 characters, 6 when mechanism names (PLAIN, CURVE) head the columns."""
+    return 6 if len({c[0] for c in cols}) > 1 else 3
 
 
 def _header_lines(cols: List[ColKey], indent: int) -> List[str]:
@@ -76,7 +82,7 @@ def _header_lines(cols: List[ColKey], indent: int) -> List[str]:
             j = i
             while j < len(cols) and cols[j][: lvl + 1] == cols[i][: lvl + 1]:
                 j += 1
-            left, right = xs[i], xs[j - 1] + 3
+            left, right = xs[i], xs[j - 1] + _width(cols)
             line = line.ljust(left) + cols[i][lvl].center(right - left)
             i = j
         lines.append((" " * indent + line).rstrip())
