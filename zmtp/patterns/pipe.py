@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Deque, Dict, List, NamedTuple, Optional, Protocol, Union
+from typing import Callable, Deque, Dict, List, NamedTuple, Optional, Protocol, Union
 
 #: A pipe calls its transport's ``on_outbound`` when its queue becomes non-empty and again every
 #: FLUSH_BATCH messages, so a sender that never waits still writes in batches of this size.
