@@ -290,10 +290,12 @@ class Stream(Handler):
                 wbuf = conn.data_to_send()
                 if not wbuf:
                     break
+                size = sum(map(len, wbuf))
                 if len(wbuf) > 1:
-                    wbuf = _coalesce(wbuf)
+                    # small output in one buffer (one plain send); large frames stay separate buffers
+                    wbuf = [b"".join(wbuf)] if size < 65536 else _coalesce(wbuf)
                 self._wbuf = wbuf
-                self._wbuf_size = sum(len(b) for b in wbuf)
+                self._wbuf_size = size
             lock.release()
             try:
                 if len(wbuf) == 1:
@@ -324,6 +326,9 @@ class Stream(Handler):
                     sent = 0
             if wbuf:
                 break  # the kernel is full: wait for writability
+            pipe = self.pipe
+            if not conn.has_data_to_send() and (pipe is None or not pipe.outbound):
+                break  # everything is out (the common case: no second look round the loop)
         if self._stalled and self._wbuf_size <= OUTPUT_STALL // 2:
             self._stalled = False
         self._update_interest()
