@@ -436,6 +436,10 @@ class Stream(Handler):
             except OSError:
                 pass
         self.closed = True
+        if error is not None:
+            # keep the reason, not its frames: their ``self`` would put this stream in a reference cycle
+            # that only the cyclic GC frees (issue 9 row 2: RSS grew under connection churn)
+            error.__traceback__ = None
         self.error = error
         self._wbuf = []
         self._wbuf_size = 0

@@ -1,0 +1,267 @@
+"""The rows of issue 9's table, and the good results to keep, as measurements.
+
+Each ``measure_*`` function runs one attack against one implementation ("zmtp" or "libzmq") at one
+:class:`~.core.Scale` and returns a :class:`~.core.Figure`.  The victim is a subprocess (victim.py) so
+that its RSS and CPU time are its own; attackers are raw sockets in this process (or pyzmq peers in
+helper processes when they must be killable or heavy).  Everything binds 127.0.0.1 ephemeral ports,
+every wait has a deadline, and every subprocess is killed in a ``finally`` (a context manager).
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import struct
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import zmq
+
+import zmtp
+
+from . import wire
+from .core import Figure, MiB, Row, Scale
+from .procs import Counters, Peer, Victim, raise_nofile, tcp_queues, wait_eof
+
+ZMTP, LIBZMQ = "zmtp", "libzmq"
+
+
+def _mib(n: float) -> str:
+    return f"{n / MiB:+.1f} MiB"
+
+
+def _ctx(impl: str, driver: str = "threaded") -> Any:
+    return zmtp.Context(driver=driver) if impl == ZMTP else zmq.Context()
+
+
+def _mod(impl: str) -> Any:
+    return zmtp if impl == ZMTP else zmq
+
+
+class RoundTrips:
+    """A legit DEALER (pyzmq) doing round trips with an echoing ROUTER/REP victim in a thread, recording
+    every round trip's time: what "the good peer is served" means in numbers."""
+
+    def __init__(self, endpoint: str, pctx: zmq.Context, kind: int = zmq.DEALER, timeout: float = 20.0) -> None:
+        self.sock = pctx.socket(kind)
+        self.sock.linger = 0
+        self.sock.connect(endpoint)
+        self.kind = kind
+        self.timeout = timeout
+        self.samples: List[Tuple[float, float]] = []  # (start, seconds)
+        self.failed = 0
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def one(self) -> Optional[float]:
+        """One round trip now; None if no answer within the timeout."""
+        t0 = time.monotonic()
+        if self.kind == zmq.DEALER:
+            self.sock.send_multipart([b"", b"ping"])
+        else:
+            self.sock.send(b"ping")
+        if not self.sock.poll(int(self.timeout * 1000)):
+            return None
+        self.sock.recv_multipart()
+        return time.monotonic() - t0
+
+    def warm(self, timeout: float = 10.0) -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.one() is not None:
+                return
+        raise AssertionError("the good peer never got an answer")
+
+    def start(self) -> None:
+        def loop() -> None:
+            while not self._stop.is_set():
+                t0 = time.monotonic()
+                dt = self.one()
+                if dt is None:
+                    self.failed += 1
+                    break
+                self.samples.append((t0, dt))
+                time.sleep(0.001)
+
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(self.timeout + 5)
+        self.sock.close(0)
+
+    def worst(self, since: float = 0.0) -> float:
+        return max((dt for t0, dt in self.samples if t0 + dt >= since), default=float("inf"))
+
+    def count(self, since: float = 0.0, until: float = float("inf")) -> int:
+        return sum(1 for t0, _ in self.samples if since <= t0 < until)
+
+
+# -- row 1: resets at every handshake step, then a real server ----------------------------------------
+
+RESET_STEPS = ("accept", "signature", "greeting", "greeting+ready", "after-peer-greeting", "mid-ready")
+
+
+def _bad_server(lsock: socket.socket, step: str, until: float) -> None:
+    """Accept and reset every connection at ``step`` of the handshake until ``until``, then close."""
+    lsock.settimeout(0.005)
+    try:
+        while time.monotonic() < until:
+            try:
+                conn, _ = lsock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            try:
+                if step == "signature":
+                    conn.sendall(wire.GREETING[:10])
+                elif step == "greeting":
+                    conn.sendall(wire.GREETING)
+                elif step == "greeting+ready":
+                    conn.sendall(wire.GREETING + wire.ready(b"PULL"))
+                elif step == "after-peer-greeting":
+                    conn.settimeout(0.05)
+                    try:
+                        conn.recv(64)
+                    except OSError:
+                        pass
+                elif step == "mid-ready":
+                    conn.sendall(wire.GREETING + wire.ready(b"PULL")[:9])
+            except OSError:
+                pass
+            wire.reset(conn)
+    finally:
+        lsock.close()
+
+
+def _reset_trial(impl: str, ctx: Any, pctx: zmq.Context, step: str, bad_for: float) -> Optional[float]:
+    """One trial: a server that resets at ``step`` for ``bad_for`` s, then a real PULL on the same port.
+    Returns the seconds from the real server's bind to the first delivery; None: stuck (3 s)."""
+    m = _mod(impl)
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(64)
+    port = lsock.getsockname()[1]
+    push = ctx.socket(m.PUSH)
+    real = None
+    try:
+        push.setsockopt(m.LINGER, 0)
+        push.setsockopt(m.RECONNECT_IVL, 10)
+        push.connect(f"tcp://127.0.0.1:{port}")
+        bad = threading.Thread(target=_bad_server, args=(lsock, step, time.monotonic() + bad_for), daemon=True)
+        bad.start()
+        while bad.is_alive():  # the application keeps calling send (this is what drives a blocking driver)
+            try:
+                push.send(b"x", m.DONTWAIT)
+            except (zmq.Again, zmtp.Again):
+                pass
+            time.sleep(0.002)
+        real = pctx.socket(zmq.PULL)
+        real.linger = 0
+        try:
+            real.bind(f"tcp://127.0.0.1:{port}")
+        except zmq.ZMQError:
+            return 0.0  # somebody took the port meanwhile: not this trial's question
+        t0 = time.monotonic()
+        while time.monotonic() < t0 + 3.0:
+            try:
+                push.send(b"x", m.DONTWAIT)
+            except (zmq.Again, zmtp.Again):
+                pass
+            if real.poll(5):
+                return time.monotonic() - t0
+        return None
+    finally:
+        push.close(0)
+        if real is not None:
+            real.close(0)
+
+
+def measure_resets(impl: str, scale: Scale) -> Figure:
+    drivers = ("threaded", "blocking") if impl == ZMTP else ("libzmq",)
+    pctx = zmq.Context()
+    stuck: Dict[str, int] = {}
+    slowest: Dict[str, float] = {}
+    try:
+        for driver in drivers:
+            ctx = _ctx(impl, driver if impl == ZMTP else "threaded")
+            try:
+                stuck[driver] = 0
+                slowest[driver] = 0.0
+                for i in range(scale.reset_trials):
+                    step = RESET_STEPS[i % len(RESET_STEPS)]
+                    took = _reset_trial(impl, ctx, pctx, step, 0.06)
+                    if took is None:
+                        stuck[driver] += 1
+                    else:
+                        slowest[driver] = max(slowest[driver], took)
+            finally:
+                ctx.destroy(linger=0) if impl == LIBZMQ else ctx.destroy(linger=0)
+    finally:
+        pctx.destroy(linger=0)
+    n = scale.reset_trials
+    text = ", ".join(f"{stuck[d]}/{n} stuck{'' if impl == LIBZMQ else ' (' + d + ')'}" for d in drivers)
+    text += f"; slowest {max(slowest.values()) * 1000:.0f} ms"
+    return Figure(max(stuck.values()), "stuck trials", text)
+
+
+ROWS: List[Row] = [
+    Row("1", "server resets at each handshake step, then a real server appears", "lower", 0, 1.0, measure_resets),
+]
+
+
+# -- row 2: connection churn on a ROUTER -------------------------------------------------------------
+
+
+def _churn(addr: Tuple[str, int], count: int, payload: bytes) -> Tuple[int, float]:
+    """``count`` times: connect, send ``payload``, wait for the server's first bytes, reset.  Returns
+    (cycles done, seconds).  Waiting for the server keeps the loop closed: an open loop only fills the
+    listen backlog, and then the kernel drops SYNs and the attacker waits out 1 s retransmits, which
+    measures the backlog, not the victim."""
+    t0 = time.monotonic()
+    done = 0
+    for _ in range(count):
+        s = socket.socket()
+        s.settimeout(5.0)
+        try:
+            s.connect(addr)
+            s.sendall(payload)
+            s.recv(10)
+            done += 1
+        except OSError:
+            pass
+        wire.reset(s)
+    return done, time.monotonic() - t0
+
+
+def measure_churn(impl: str, scale: Scale) -> Figure:
+    """Row 2: connect, greeting + READY, reset, many times over: the ROUTER's RSS must come back."""
+    payload = wire.GREETING + wire.ready(b"DEALER")
+    pctx = zmq.Context()
+    try:
+        with Victim(impl, "ROUTER", "echo") as v:
+            good = RoundTrips(v.endpoint, pctx)
+            good.warm()
+            _churn(v.host_port, 500, payload)  # warm-up: allocator pools, lazily built tables
+            base = v.settle_rss(1.0)
+            base_fds = v.fds()
+            done, took = _churn(v.host_port, scale.churn, payload)
+            after = v.rss()
+            settled = v.settle_rss(2.0)
+            served = good.one() is not None
+            fds = v.fds()
+            good.sock.close(0)
+    finally:
+        pctx.destroy(linger=0)
+    rate = done / took
+    growth = settled - base
+    text = (f"{_mib(growth)} 2 s later ({_mib(after - base)} at once); {done:,} cycles at {rate:,.0f}/s; "
+            f"fds {fds - base_fds:+d}")
+    return Figure(growth / MiB, "MiB", text, ok=served and fds <= base_fds + 2)
+
+ROWS.append(Row("2", "connect, greeting + READY, reset, over and over (ROUTER)", "lower", 4.0, 1.5, measure_churn))
