@@ -40,7 +40,7 @@ class Scale:
 
 
 SCALES = {
-    "quick": Scale("quick", reset_trials=12, churn=3_000, announce_body=24 * MiB, ping_seconds=1.5, announcers=200,
+    "quick": Scale("quick", reset_trials=12, churn=3_000, announce_body=40 * MiB, ping_seconds=1.5, announcers=200,
                    sub_topics=1024, ready_conns=10, big_message=64 * MiB, empty_frames_bytes=4 * MiB,
                    restart_messages=100_000, restarts=2, hostile_conns=100, resets=300, messages=50_000,
                    round_trips=3_000),

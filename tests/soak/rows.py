@@ -265,3 +265,245 @@ def measure_churn(impl: str, scale: Scale) -> Figure:
     return Figure(growth / MiB, "MiB", text, ok=served and fds <= base_fds + 2)
 
 ROWS.append(Row("2", "connect, greeting + READY, reset, over and over (ROUTER)", "lower", 4.0, 1.5, measure_churn))
+
+
+# -- row 3: announce 1 GiB, send part of it, close --------------------------------------------------------
+
+
+def measure_announce_close(impl: str, scale: Scale) -> Figure:
+    """Row 3: three times, a peer announces a 1 GiB frame, sends part of it and closes: the memory must
+    be freed at once (a cancelled timer used to hold the closed stream's buffer for HANDSHAKE_IVL)."""
+    chunk = bytes(MiB)
+    with Victim(impl, "PULL", "sink") as v:
+        base = v.settle_rss(0.5)
+        peak = base
+        held = []
+        for _ in range(3):
+            s = wire.handshake(v.host_port, b"PUSH")
+            s.sendall(wire.long_header(1 << 30))
+            sent = 0
+            while sent < scale.announce_body:
+                s.sendall(chunk)
+                sent += len(chunk)
+            time.sleep(0.2)
+            peak = max(peak, v.rss())
+            s.shutdown(socket.SHUT_WR)
+            closed = wait_eof(s, 10.0)  # the victim saw the end and dropped the connection
+            s.close()
+            time.sleep(0.1)
+            held.append(v.rss() - base)
+            if closed is None:
+                return Figure(float("inf"), "MiB", "the victim never dropped the half-sent frame", ok=False)
+        settled = v.settle_rss(1.0) - base
+    text = (f"{_mib(held[-1])} 0.1 s after the 3rd close ({', '.join(_mib(h) for h in held)}); peak "
+            f"{_mib(peak - base)} for {scale.announce_body // MiB} MiB sent; {_mib(settled)} 1 s later")
+    return Figure(held[-1] / MiB, "MiB", text)
+
+
+ROWS.append(Row("3", "3 x (announce 1 GiB, send part, close)", "lower", 4.0, 1.2, measure_announce_close))
+
+
+# -- row 5: many peers announce MAXMSGSIZE and send a little --------------------------------------------
+
+
+def measure_announcers(impl: str, scale: Scale) -> Figure:
+    """Row 5: N connections each announce a 1 MiB frame (MAXMSGSIZE 1 MiB) and send ~100 bytes of it."""
+    raise_nofile(scale.announcers + 500)
+    socks: List[socket.socket] = []
+    with Victim(impl, "PULL", "sink", opts=["MAXMSGSIZE=%d" % MiB]) as v:
+        base = v.settle_rss(0.5)
+        try:
+            for _ in range(scale.announcers):
+                s = wire.connect(v.host_port)
+                s.sendall(wire.GREETING + wire.ready(b"PUSH") + wire.long_header(MiB) + bytes(102))
+                socks.append(s)
+            time.sleep(0.5)
+            held = v.settle_rss(1.0) - base
+            alive = v.fds()
+        finally:
+            for s in socks:
+                s.close()
+    text = f"{_mib(held)} for {len(socks)} connections ({alive} fds open in the victim)"
+    return Figure(held / MiB, "MiB", text)
+
+
+ROWS.append(Row("5", "N connections announce 1 MiB (MAXMSGSIZE 1 MiB), send 102 B each", "lower", 4.0, 1.3,
+                measure_announcers))
+
+
+# -- row 6: a frame header of 2^63-1 ---------------------------------------------------------------------
+
+
+def measure_huge_header(impl: str, scale: Scale) -> Figure:
+    """Row 6: a frame header announcing 2^63-1 bytes, MAXMSGSIZE unset: dropped at once, nothing taken."""
+    with Victim(impl, "PULL", "sink") as v:
+        base = v.settle_rss(0.5)
+        s = wire.handshake(v.host_port, b"PUSH")
+        t0 = time.monotonic()
+        try:
+            s.sendall(wire.long_header((1 << 63) - 1) + bytes(4096))
+        except OSError:
+            pass
+        dropped = wait_eof(s, 5.0)
+        s.close()
+        grown = v.rss() - base
+    if dropped is None:
+        return Figure(5.0, "s", f"kept the connection 5 s ({_mib(grown)})", ok=False)
+    took = time.monotonic() - t0
+    return Figure(dropped, "s", f"dropped in {took * 1000:.1f} ms, {_mib(grown)}")
+
+
+ROWS.append(Row("6", "frame header of 2^63-1, MAXMSGSIZE unset", "lower", 0.05, 2.0, measure_huge_header))
+
+
+# -- row 11: good messages, then an oversize frame, in one read -----------------------------------------
+
+
+def measure_good_then_oversize(impl: str, scale: Scale) -> Figure:
+    """Row 11: 10 good messages then an oversize frame header, all in one TCP segment."""
+    with Victim(impl, "PULL", "sink", opts=["MAXMSGSIZE=1000"]) as v:
+        s = wire.handshake(v.host_port, b"PUSH")
+        s.sendall(b"".join(wire.frame(b"good %d" % i) for i in range(10)) + wire.long_header(5000) + bytes(100))
+        wait_eof(s, 5.0)
+        s.close()
+        end = time.monotonic() + 2.0
+        while v.count() < 10 and time.monotonic() < end:
+            time.sleep(0.01)
+        got = v.count()
+    return Figure(got, "messages", f"{got} of 10 delivered")
+
+
+ROWS.append(Row("11", "10 good messages then an oversize frame, one TCP read", "higher", 0, 1.0,
+                measure_good_then_oversize))
+
+
+# -- row 12: a flood of empty MORE frames -----------------------------------------------------------------
+
+
+def measure_empty_frames(impl: str, scale: Scale) -> Figure:
+    """Row 12: empty MORE frames (2 bytes each) under MAXMSGSIZE 1 MiB: what the victim holds for them."""
+    block = b"\x01\x00" * (MiB // 2)
+    with Victim(impl, "PULL", "sink", opts=["MAXMSGSIZE=%d" % MiB]) as v:
+        base = v.settle_rss(0.5)
+        s = wire.handshake(v.host_port, b"PUSH")
+        peak = [base]
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                try:
+                    peak[0] = max(peak[0], v.rss())
+                except OSError:
+                    return
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        sent = 0
+        dropped_after: Optional[int] = None
+        s.settimeout(10.0)
+        try:
+            while sent < scale.empty_frames_bytes:
+                s.sendall(block)
+                sent += len(block)
+        except OSError:
+            dropped_after = sent
+        time.sleep(0.3)
+        stop.set()
+        sampler.join()
+        if dropped_after is None and wait_eof(s, 0.5) is not None:
+            dropped_after = sent
+        s.close()
+    grown = peak[0] - base
+    fate = "kept the connection" if dropped_after is None else f"dropped it within {dropped_after / MiB:.0f} MiB"
+    text = f"peak {_mib(grown)} for {sent / MiB:.0f} MiB of empty frames; {fate}"
+    return Figure(grown / MiB, "MiB", text)
+
+
+ROWS.append(Row("12", "empty MORE frames, MAXMSGSIZE 1 MiB (do better than libzmq)", "strict-lower", 0, 1.0,
+                measure_empty_frames))
+
+
+# -- row 13: contradicting and repeated READY -----------------------------------------------------------------
+
+
+def measure_bad_ready(impl: str, scale: Scale) -> Figure:
+    """Row 13: a READY giving Socket-Type twice (bad, then good), and a second READY after a good one.
+    The figure counts the variants the victim accepted (libzmq refuses both and drops the peer)."""
+    variants = {
+        "type twice": wire.GREETING + wire.command(b"READY", wire.prop(b"Socket-Type", b"PULL")
+                                                   + wire.prop(b"Socket-Type", b"PUSH")),
+        "second READY": wire.GREETING + wire.ready(b"PUSH") + wire.ready(b"PUSH"),
+    }
+    accepted = []
+    with Victim(impl, "PULL", "sink") as v:
+        for name, data in variants.items():
+            s = wire.connect(v.host_port)
+            s.sendall(data)
+            if wait_eof(s, 1.0) is None:
+                accepted.append(name)
+            s.close()
+    text = "both refused, peer dropped" if not accepted else "accepted: " + ", ".join(accepted)
+    return Figure(len(accepted), "accepted", text)
+
+
+ROWS.append(Row("13", "READY with Socket-Type twice; a second READY", "lower", 0, 1.0, measure_bad_ready))
+
+
+# -- row 4: a PING flood from a peer that never reads ----------------------------------------------------------
+
+
+def measure_ping_flood(impl: str, scale: Scale) -> Figure:
+    """Row 4: a peer floods PINGs and never reads: the victim (REP) must not grow, and its good REQ peer
+    must keep its round trips.  The figure is the good peer's round trips during the flood as a share of
+    its rate before it (memory and the worst round trip are in the text)."""
+    pctx = zmq.Context()
+    pings = wire.ping(b"ctx") * 20_000
+    try:
+        with Victim(impl, "REP", "echo") as v:
+            good = RoundTrips(v.endpoint, pctx, kind=zmq.REQ, timeout=5.0)
+            good.warm()
+            good.start()
+            time.sleep(scale.ping_seconds / 2)
+            before = good.count() / (scale.ping_seconds / 2)
+            base = v.rss()
+            s = wire.handshake(v.host_port, b"REQ", rcvbuf=4096)
+            stop = threading.Event()
+            flooded = [0]
+
+            def flood() -> None:
+                s.settimeout(0.2)
+                while not stop.is_set():
+                    try:
+                        flooded[0] += s.send(pings)
+                    except socket.timeout:
+                        continue
+                    except OSError:
+                        return
+
+            attacker = threading.Thread(target=flood, daemon=True)
+            t0 = time.monotonic()
+            attacker.start()
+            peak = base
+            while time.monotonic() < t0 + scale.ping_seconds:
+                time.sleep(0.05)
+                peak = max(peak, v.rss())
+            t1 = time.monotonic()
+            during = good.count(t0, t1) / (t1 - t0)
+            stop.set()
+            attacker.join()
+            good.stop()
+            worst = good.worst(t0)
+            s.close()
+            served = good.failed == 0
+    finally:
+        pctx.destroy(linger=0)
+    share = during / before if before else 0.0
+    text = (f"{share:.0%} of its round trips kept ({during:,.0f}/s vs {before:,.0f}/s), worst {worst * 1000:.0f} ms; "
+            f"victim {_mib(peak - base)} while {flooded[0] / MiB:.0f} MiB of PINGs came in")
+    return Figure(share * 100, "% kept", text, ok=served and peak - base < 64 * MiB,
+                  extra={"rss": (peak - base) / MiB})
+
+
+ROWS.append(Row("4", "peer floods PINGs and never reads (REP; good REQ peer's round trips)", "higher", 10.0, 1.0,
+                measure_ping_flood))

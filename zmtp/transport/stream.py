@@ -54,6 +54,12 @@ from .owner import Owner
 
 #: How much one read takes from the kernel (the reactor's shared receive buffer is this large).
 RECV_SIZE = 1 << 18
+#: One read's decoding and dispatch should take about this long at most (seconds): a stream whose reads
+#: take longer reads less next time (down to READ_MIN bytes), so one peer's flood of small commands or
+#: messages cannot hold the reactor for long between other peers' turns (issue 9 row 4; libzmq reads
+#: 8 KiB per turn).  Cheap bytes (large frames) keep whole RECV_SIZE reads.
+READ_BUDGET = 0.5e-3
+READ_MIN = 1 << 10
 #: How much we encode ahead before writing.
 WRITE_BATCH = 1 << 18
 #: Stop reading from a peer while this much of our output to it is waiting for the kernel.
@@ -117,6 +123,8 @@ class Stream(Handler):
         self._wbuf_size = 0
         #: False while the pipe is at RCVHWM; see also ``_stalled``.
         self.reading = True
+        #: How much the next read takes (RECV_SIZE, less while reads cost more than READ_BUDGET).
+        self._read_size = RECV_SIZE
         #: True while our output to this peer does not drain (we stop reading meanwhile).
         self._stalled = False
         self.closed = False
@@ -157,7 +165,7 @@ class Stream(Handler):
                 # recv_into one reusable buffer: sock.recv(256 KiB) would allocate (and map) a fresh
                 # 256 KiB object per call, measured at ~30 us more than the read itself
                 rbuf = self.reactor.recv_buffer
-                n = self.sock.recv_into(rbuf)
+                n = self.sock.recv_into(rbuf, self._read_size)
                 data = rbuf[:n].tobytes()
         except (BlockingIOError, InterruptedError):
             return
@@ -167,11 +175,12 @@ class Stream(Handler):
         finally:
             if view is not None:
                 view.release()
+        started = time.monotonic()
         try:
             if view is not None:
-                events = conn.buffer_received(n, time.monotonic())
+                events = conn.buffer_received(n, started)
             else:
-                events = conn.receive_data(data, time.monotonic())
+                events = conn.receive_data(data, started)
         except RemoteProtocolError as exc:
             # what completed before the bad bytes is the peer's and is delivered (issue 9 row 11)
             self._dispatch(exc.events)
@@ -192,7 +201,18 @@ class Stream(Handler):
             # reading it until the kernel takes our output again (libzmq's engine does the same)
             self._stalled = True
             self._update_interest()
+        if view is None:
+            self._pace(n, time.monotonic() - started)
         self._arm_timer()
+
+    def _pace(self, n: int, took: float) -> None:
+        """Size the next read so that decoding it takes about READ_BUDGET (see there)."""
+        size = self._read_size
+        if took > READ_BUDGET:
+            if size > READ_MIN:
+                self._read_size = max(READ_MIN, int(size * READ_BUDGET / took))
+        elif n == size and size < RECV_SIZE and took < READ_BUDGET / 4:
+            self._read_size = min(RECV_SIZE, size << 1)
 
     def _dispatch(self, events: List[ProtocolEvent]) -> bool:
         """Hand the core's events to the pipe and the owner; False once the stream closed."""
