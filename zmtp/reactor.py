@@ -157,6 +157,10 @@ class Reactor:
         self._io_wake_at = _FAR
         self._stopping = False
         self._last_turn = 0.0
+        #: When the current (or last) turn's dispatch began (monotonic): what handlers budget against.
+        self.turn_started = 0.0
+        #: ``turn_started`` of the turn in which a handshaking stream last read (transport/stream.py).
+        self.handshake_turn = -1.0
         self.closed = False
 
     @property
@@ -285,7 +289,7 @@ class Reactor:
         finally:
             self.lock.acquire()
             self.selecting = False
-        self._last_turn = time.monotonic()
+        self._last_turn = self.turn_started = time.monotonic()
         self.dispatching = True
         try:
             self._dispatch(ready)

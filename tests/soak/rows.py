@@ -9,6 +9,7 @@ every wait has a deadline, and every subprocess is killed in a ``finally`` (a co
 
 from __future__ import annotations
 
+import os
 import random
 import socket
 import struct
@@ -507,3 +508,307 @@ def measure_ping_flood(impl: str, scale: Scale) -> Figure:
 
 ROWS.append(Row("4", "peer floods PINGs and never reads (REP; good REQ peer's round trips)", "higher", 10.0, 1.0,
                 measure_ping_flood))
+
+
+# -- row 14: the receiver is killed mid-stream ----------------------------------------------------------------
+
+_SENDER = """
+import struct, zmq
+port, n, size = int(ARGS[0]), int(ARGS[1]), int(ARGS[2])
+ctx = zmq.Context()
+s = ctx.socket(zmq.PUSH)
+s.connect("tcp://127.0.0.1:%d" % port)
+pad = bytes(size - 8)
+print("CONNECTED", flush=True)
+for i in range(n):
+    s.send(struct.pack(">Q", i) + pad)
+print("SENT", flush=True)
+s.close(-1)
+ctx.term()
+print("DONE", flush=True)
+"""
+
+RESTART_SIZE = 64
+
+
+def measure_restarts(impl: str, scale: Scale, work_us: int = 0) -> Figure:
+    """Row 14: a libzmq PUSH sends N messages to a PULL (zmtp or libzmq) that is SIGKILLed and restarted
+    several times during the transfer.  Lost = sent - received by the applications of all incarnations.
+
+    Much of what a kill loses is in the kernel: just before each kill /proc/net/tcp gives the bytes queued
+    in the two sockets (the receiver's unread rx_queue, the sender's unacknowledged or unsent tx_queue),
+    which die with the connection whatever the receiver does.  How much that is depends on speed: when
+    the receiver is slower than the sender both queues fill (megabytes on loopback).  The figure is what
+    the receiving *process* lost beyond that (its pipe, RCVHWM, and what it read ahead); the text gives
+    the total.  ``work_us``: the consumer spins that long per message (a consumer slower than the wire)."""
+    n = scale.restart_messages
+    counters: List[Counters] = []
+    in_kernel = 0
+    kills = 0
+    victim: Optional[Victim] = None
+    extra = ["--work-us", str(work_us)]
+    probe = os.environ.get("ZMTP_SOAK_PROBE") == "1"
+    try:
+        c = Counters()
+        counters.append(c)
+        victim = Victim(impl, "PULL", "sink", counters=c, extra=extra).start()
+        port = victim.port
+        with Peer(_SENDER, str(port), str(n), str(RESTART_SIZE)) as sender:
+            assert sender.line() == "CONNECTED"
+            t0 = time.monotonic()
+            share = n // (scale.restarts + 2)
+            for _ in range(scale.restarts):
+                last, moved = -1, time.monotonic()
+                while c.read() < share and time.monotonic() - moved < 2.0:  # each incarnation gets a share
+                    if c.read() != last:
+                        last, moved = c.read(), time.monotonic()
+                    time.sleep(0.002)
+                queues = tcp_queues(port)
+                held = sum(tx + rx for _, _, tx, rx in queues)
+                if probe:
+                    print(f"kill: queues {queues}, held inside {c.read(4)}")
+                victim.kill()
+                kills += 1
+                in_kernel += held // (RESTART_SIZE + 2)
+                c = Counters()
+                counters.append(c)
+                victim = Victim(impl, "PULL", "sink", counters=c, extra=extra,
+                                bind=f"tcp://127.0.0.1:{port}").start()
+            # the last incarnation takes the rest; the sender's term() returns once all is written
+            last, still = -1, time.monotonic()
+            end = time.monotonic() + 120
+            while time.monotonic() < end:
+                got = sum(x.read() for x in counters)
+                if got != last:
+                    last, still = got, time.monotonic()
+                elif got >= n or (time.monotonic() - still > 1.5 and sender.proc.poll() is not None):
+                    break
+                time.sleep(0.01)
+            took = time.monotonic() - t0
+            if probe:
+                print(f"end: counts {[x.read() for x in counters]}, queues {tcp_queues(port)}, "
+                      f"held inside {c.read(4)}, sender {sender.proc.poll()}")
+        received = sum(x.read() for x in counters)
+    finally:
+        if victim is not None:
+            victim.kill()
+        for x in counters:
+            x.close()
+    lost = n - received
+    inside = max(0, lost - in_kernel)
+    text = (f"{inside:,} lost beyond the kernel's queues; {lost:,} of {n:,} in all over {kills} kills "
+            f"(~{in_kernel:,} were in the kernel); {took:.1f} s")
+    return Figure(inside, "lost", text, ok=received <= n, extra={"kernel": in_kernel, "total": lost})
+
+
+def measure_restarts_slow_consumer(impl: str, scale: Scale) -> Figure:
+    """Row 14 with a consumer slower than the wire (2 us per message) on both sides: then both receivers
+    are the bottleneck and the totals compare directly."""
+    fig = measure_restarts(impl, scale, work_us=2)
+    total = fig.extra["total"]
+    text = f"{total:,.0f} lost in all ({fig.extra['kernel']:,.0f} in the kernel's queues)"
+    return Figure(total, "lost", text, ok=fig.ok, extra=fig.extra)
+
+
+ROWS.append(Row("14", "libzmq PUSH -> PULL, receiver SIGKILLed during the stream", "lower", 3000, 1.25,
+                measure_restarts))
+ROWS.append(Row("14s", "the same, both consumers slower than the wire (2 us/message)", "lower", 3000, 1.15,
+                measure_restarts_slow_consumer))
+
+
+# -- row 7: a subscription flood -------------------------------------------------------------------------------
+
+
+def _rate(v: Victim, seconds: float) -> float:
+    c0, t0 = v.count(), time.monotonic()
+    time.sleep(seconds)
+    return (v.count() - c0) / (time.monotonic() - t0)
+
+
+def measure_subscriptions(impl: str, scale: Scale) -> Figure:
+    """Row 7: a PUB sends 4 KiB messages as fast as it can; a good SUB subscribed to their topic reads
+    nothing (so, as in the issue's figures, the PUB's rate is its matching and its HWM drops, not the
+    loopback's bandwidth); a hostile subscriber then subscribes to topics of N distinct lengths and never
+    reads.  The figure is the PUB's rate after the flood as a share of its rate before."""
+    pctx = zmq.Context()
+    rng = random.Random(7)
+    try:
+        with Victim(impl, "PUB", "pub", extra=["--size", "4096"]) as v:
+            good = pctx.socket(zmq.SUB)
+            good.linger = 0
+            good.subscribe(b"real")
+            good.connect(v.endpoint)
+            served = good.poll(10_000) != 0
+            time.sleep(0.3)
+            before = _rate(v, 1.0)
+            s = wire.handshake(v.host_port, b"SUB", rcvbuf=4096)
+            topics = b"".join(wire.command(b"SUBSCRIBE", b"\x00" + rng.randbytes(n - 1) if n > 1 else b"\x00")
+                              for n in range(1, scale.sub_topics + 1))
+            s.sendall(topics)
+            time.sleep(0.5)
+            after = _rate(v, 1.0)
+            s.close()
+            good.close(0)
+    finally:
+        pctx.destroy(linger=0)
+    share = after / before if before else 0.0
+    text = (f"{share:.0%} of its rate kept ({before:,.0f} -> {after:,.0f} msg/s) under "
+            f"{scale.sub_topics:,} subscriptions")
+    return Figure(share * 100, "% kept", text, ok=served)
+
+
+ROWS.append(Row("7", "hostile SUBSCRIBE to topics of N distinct lengths (PUB of 4 KiB messages)", "higher", 15.0, 1.0,
+                measure_subscriptions))
+
+
+# -- row 9: READY commands of 1 MiB of empty properties ------------------------------------------------------
+
+
+def big_ready(socket_type: bytes = b"DEALER") -> bytes:
+    """A READY of just under 1 MiB (the handshake command limit): Socket-Type, then as many properties
+    with a one-letter name and an empty value as fit (~175,000 of them, each parsed and stored)."""
+    head = wire.prop(b"Socket-Type", socket_type)
+    one = wire.prop(b"x", b"")
+    body = b"\x05READY" + head + one * (((1 << 20) - 6 - len(head)) // len(one))
+    return wire.frame(body, command=True)
+
+
+def measure_ready_flood(impl: str, scale: Scale) -> Figure:
+    """Row 9: N connections each send a 1 MiB READY of empty properties while a good DEALER does round
+    trips with the victim ROUTER: the figure is the good peer's worst round trip (its stall)."""
+    pctx = zmq.Context()
+    payload = wire.GREETING + big_ready()
+    socks: List[socket.socket] = []
+    try:
+        with Victim(impl, "ROUTER", "echo") as v:
+            good = RoundTrips(v.endpoint, pctx)
+            good.warm()
+            good.start()
+            time.sleep(0.5)
+            calm = good.worst()
+            t0 = time.monotonic()
+
+            def attack() -> None:
+                for _ in range(scale.ready_conns):
+                    s = wire.connect(v.host_port, timeout=30.0)
+                    socks.append(s)
+                    s.sendall(payload)
+
+            attackers = [threading.Thread(target=attack, daemon=True)]
+            for t in attackers:
+                t.start()
+            for t in attackers:
+                t.join(120)
+            sent = time.monotonic() - t0
+            time.sleep(1.5)
+            good.stop()
+            worst = good.worst(t0)
+            peak_rss = v.rss()
+            served = good.failed == 0
+    finally:
+        for s in socks:
+            s.close()
+        pctx.destroy(linger=0)
+    text = (f"worst round trip {worst:.2f} s (calm: {calm * 1000:.0f} ms); {len(socks)} READYs sent in {sent:.1f} s; "
+            f"victim RSS {peak_rss / MiB:.0f} MiB")
+    return Figure(worst, "s", text, ok=served)
+
+
+ROWS.append(Row("9", "N connections each send a 1 MiB READY of empty properties (good peer's stall)", "lower",
+                0.15, 1.3, measure_ready_flood))
+
+
+# -- row 10: one legal 1 GiB message -----------------------------------------------------------------------------
+
+_BIG_PEER = """
+import time, zmq
+ep, size = ARGS[0], int(ARGS[1])
+ctx = zmq.Context()
+s = ctx.socket(zmq.DEALER)
+s.linger = 0
+s.connect(ep)
+big = bytes(size)
+s.send(b"hello")
+s.recv()
+print("READY", flush=True)
+t0 = time.monotonic()
+s.send(big, copy=False)
+back = s.recv(copy=False)
+print("BACK %d %.3f" % (len(back.buffer), time.monotonic() - t0), flush=True)
+"""
+
+
+def measure_big_message(impl: str, scale: Scale) -> Figure:
+    """Row 10: a peer sends one legal message of 1 GiB (full scale) to the victim ROUTER, which echoes
+    it back, while a good DEALER does round trips: the figure is the good peer's worst round trip."""
+    pctx = zmq.Context()
+    size = scale.big_message
+    try:
+        with Victim(impl, "ROUTER", "echo") as v:
+            good = RoundTrips(v.endpoint, pctx)
+            good.warm()
+            good.start()
+            with Peer(_BIG_PEER, v.endpoint, str(size)) as big:
+                assert big.line() == "READY"
+                t0 = time.monotonic()  # the peer sends as soon as it said so
+                line = big.line(timeout=120.0)
+                took = time.monotonic() - t0
+                time.sleep(0.3)
+                good.stop()
+            worst = good.worst(t0)
+            trips = good.count(t0, t0 + took)
+            served = good.failed == 0 and line.startswith("BACK %d" % size)
+    finally:
+        pctx.destroy(linger=0)
+    text = (f"worst round trip {worst * 1000:.0f} ms while {size / MiB:,.0f} MiB went through and back in "
+            f"{took:.1f} s ({trips} round trips meanwhile)")
+    return Figure(worst, "s", text, ok=served)
+
+
+ROWS.append(Row("10", "one legal 1 GiB message, echoed (good peer's worst round trip)", "lower", 0.05, 1.3,
+                measure_big_message))
+
+
+# -- EMFILE: the victim is out of file descriptors while peers keep connecting ----------------------------------
+
+
+def measure_emfile(impl: str, scale: Scale) -> Figure:
+    """The victim (RLIMIT_NOFILE 64) gets more connections than it has descriptors: while they wait in
+    the listen backlog the listener stays readable, and a level-triggered loop spins on accept(EMFILE)
+    (libzmq burns a core).  The figure is the victim's CPU use over 2 s at the limit; afterwards the
+    connections are closed and a good peer must get through again."""
+    raise_nofile(1024)
+    socks: List[socket.socket] = []
+    pctx = zmq.Context()
+    try:
+        with Victim(impl, "PULL", "sink", nofile=64) as v:
+            for _ in range(90):
+                socks.append(wire.connect(v.host_port))
+            time.sleep(0.5)
+            at_limit = v.fds()
+            c0, t0 = v.cpu(), time.monotonic()
+            time.sleep(2.0)
+            busy = (v.cpu() - c0) / (time.monotonic() - t0)
+            for s in socks:
+                s.close()
+            socks.clear()
+            push = pctx.socket(zmq.PUSH)
+            push.linger = 0
+            push.connect(v.endpoint)
+            push.send(b"after")
+            t1 = time.monotonic()
+            while v.count() == 0 and time.monotonic() < t1 + 5.0:
+                time.sleep(0.01)
+            recovered = time.monotonic() - t1 if v.count() else None
+            push.close(0)
+    finally:
+        for s in socks:
+            s.close()
+        pctx.destroy(linger=0)
+    after = "a good peer got through %.2f s later" % recovered if recovered is not None else "never recovered"
+    text = f"{busy:.0%} CPU at the fd limit ({at_limit} fds); {after}"
+    return Figure(busy * 100, "% CPU", text, ok=recovered is not None)
+
+
+ROWS.append(Row("emfile", "out of file descriptors, peers still connecting (CPU while at the limit)", "lower", 5.0,
+                1.0, measure_emfile))

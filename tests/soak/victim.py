@@ -10,6 +10,7 @@ slot 0  messages received (sink, echo) or sent (pub)
 slot 1  bytes received
 slot 2  the largest message received, in bytes
 slot 3  messages the application gave up on (errors), for diagnosis
+slot 4  (sink, zmtp, with ZMTP_SOAK_PROBE=1) messages held inside the process, every 256 messages
 
 Roles:
   echo   ROUTER/REP/DEALER/PAIR: send every message back (ROUTER: to its sender); with ``--echo-max N``
@@ -127,11 +128,23 @@ def _echo(sock: Any, zmq: Any, counters: _Counters, echo_max: int, router: bool)
         sock.send_multipart([f.buffer if not isinstance(f, bytes) else f for f in frames], copy=False)
 
 
+def _held(sock: Any) -> int:
+    """zmtp only: the messages held inside the process (the pipes and the batch queue)."""
+    core = getattr(sock, "core", None)
+    if core is None:
+        return -1
+    with core.lock:
+        return len(core.recv_queue) + sum(len(p.inbound) for p in core.pattern.pipes)
+
+
 def _sink(sock: Any, counters: _Counters, work_us: int) -> None:
     count = 0
     total = 0
     work = work_us / 1e6
+    probe = os.environ.get("ZMTP_SOAK_PROBE") == "1"
     while True:
+        if probe and not count & 255:
+            counters.set(4, _held(sock))
         msg = sock.recv()
         if work:
             until = time.perf_counter() + work

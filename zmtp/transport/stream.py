@@ -60,6 +60,9 @@ RECV_SIZE = 1 << 18
 #: 8 KiB per turn).  Cheap bytes (large frames) keep whole RECV_SIZE reads.
 READ_BUDGET = 0.5e-3
 READ_MIN = 1 << 10
+#: Peers still in their handshake read in a turn only until the turn is this old (seconds); one of them
+#: always reads, the others wait for the next turn (see Stream._defer_handshake).
+HANDSHAKE_TURN_BUDGET = 2e-3
 #: How much we encode ahead before writing.
 WRITE_BATCH = 1 << 18
 #: Stop reading from a peer while this much of our output to it is waiting for the kernel.
@@ -155,6 +158,8 @@ class Stream(Handler):
     def on_readable(self) -> None:
         if self.closed:
             return
+        if self.pipe is None and self._defer_handshake():
+            return
         conn = self.conn
         view = conn.receive_buffer()
         try:
@@ -204,6 +209,19 @@ class Stream(Handler):
         if view is None:
             self._pace(n, time.monotonic() - started)
         self._arm_timer()
+
+    def _defer_handshake(self) -> bool:
+        """True to skip this read for now: another peer's handshake already used this turn's
+        HANDSHAKE_TURN_BUDGET.  A READY of 1 MiB of tiny properties takes ~0.1 s to parse; forty of them
+        completing in one turn stalled every established peer for seconds (issue 9 row 9).  Established
+        peers are never deferred and one handshake read per turn always happens, so handshakes still
+        progress; the selector reports a deferred stream again next turn (it is level-triggered)."""
+        reactor = self.reactor
+        started = reactor.turn_started
+        if reactor.handshake_turn == started and time.monotonic() - started > HANDSHAKE_TURN_BUDGET:
+            return True
+        reactor.handshake_turn = started
+        return False
 
     def _pace(self, n: int, took: float) -> None:
         """Size the next read so that decoding it takes about READ_BUDGET (see there)."""
