@@ -812,3 +812,348 @@ def measure_emfile(impl: str, scale: Scale) -> Figure:
 
 ROWS.append(Row("emfile", "out of file descriptors, peers still connecting (CPU while at the limit)", "lower", 5.0,
                 1.0, measure_emfile))
+
+
+# -- row 8: a blocking-driver PUB/PUSH that only ever calls send() -------------------------------------------
+
+
+def first_delivery(impl: str, kind: str, pace: float, timeout: float = 5.0) -> Optional[float]:
+    """Seconds from a good peer's connect to its first message, when our side (zmtp's blocking driver, or
+    libzmq) is a PUB or PUSH whose application does nothing but call send() (every ``pace`` seconds)."""
+    m = _mod(impl)
+    ctx = _ctx(impl, "blocking")
+    pctx = zmq.Context()
+    try:
+        snd = ctx.socket(getattr(m, kind))
+        snd.setsockopt(m.LINGER, 0)
+        snd.setsockopt(m.SNDTIMEO, int(timeout * 1000))
+        snd.bind("tcp://127.0.0.1:*")
+        ep = snd.getsockopt(m.LAST_ENDPOINT)
+        rcv = pctx.socket(zmq.SUB if kind == "PUB" else zmq.PULL)
+        rcv.linger = 0
+        if kind == "PUB":
+            rcv.subscribe(b"")
+        t0 = time.monotonic()
+        rcv.connect(ep.decode() if isinstance(ep, bytes) else ep)
+        while time.monotonic() < t0 + timeout:
+            try:
+                snd.send(b"x")
+            except (zmq.Again, zmtp.Again):
+                return None
+            if rcv.poll(0):
+                return time.monotonic() - t0
+            if pace:
+                time.sleep(pace)
+        return None
+    finally:
+        ctx.destroy(linger=0)
+        pctx.destroy(linger=0)
+
+
+SEND_ONLY = (("PUB", 0.0), ("PUB", 0.01), ("PUSH", 0.0), ("PUSH", 0.01))
+
+
+def measure_send_only(impl: str, scale: Scale) -> Figure:
+    """Row 8: zmtp's blocking driver has no thread; a PUB or PUSH that only calls send() must still accept
+    its peer and deliver (each send turns the loop once, at most once per ms).  The figure is the worst
+    time to first delivery over a tight send loop and a loop sending every 10 ms (libzmq: its I/O
+    thread)."""
+    results = {f"{kind}{' /10 ms' if pace else ''}": first_delivery(impl, kind, pace) for kind, pace in SEND_ONLY}
+    worst = max((t if t is not None else float("inf")) for t in results.values())
+    text = ", ".join(f"{k} {v * 1000:.0f} ms" if v is not None else f"{k} never" for k, v in results.items())
+    return Figure(worst * 1000, "ms", text, ok=worst != float("inf"))
+
+
+ROWS.append(Row("8", "blocking driver: a PUB/PUSH that only calls send() (time to first delivery)", "lower", 30.0,
+                1.5, measure_send_only))
+
+
+# -- the good results to keep ------------------------------------------------------------------------------------
+
+KEEP_OPTS = ["HANDSHAKE_IVL=500", "MAXMSGSIZE=%d" % MiB]
+
+
+def _hostile(impl: str, scale: Scale, make: Callable[[Victim], List[socket.socket]], expect_drop: bool,
+             opts: List[str] = KEEP_OPTS) -> Tuple[int, int, float, int, bool]:
+    """Run ``make`` (which opens hostile connections) against a ROUTER with a good DEALER doing round trips.
+    Returns (connections, how many the victim dropped within 3 s, the good peer's worst round trip, the
+    victim's fds after they closed minus before, whether the good peer is still served)."""
+    pctx = zmq.Context()
+    socks: List[socket.socket] = []
+    try:
+        with Victim(impl, "ROUTER", "echo", opts=opts) as v:
+            good = RoundTrips(v.endpoint, pctx)
+            good.warm()
+            base_fds = v.fds()
+            good.start()
+            t0 = time.monotonic()
+            socks = make(v)
+            dropped = 0
+            if expect_drop:
+                end = time.monotonic() + 3.0
+                for s in socks:
+                    if wait_eof(s, max(0.0, end - time.monotonic())) is not None:
+                        dropped += 1
+            else:
+                time.sleep(1.0)
+            for s in socks:
+                s.close()
+            time.sleep(0.5)
+            good.stop()
+            worst = good.worst(t0)
+            end = time.monotonic() + 3.0
+            while v.fds() > base_fds and time.monotonic() < end:
+                time.sleep(0.05)
+            fds = v.fds() - base_fds
+            check = RoundTrips(v.endpoint, pctx, timeout=5.0)
+            served = good.failed == 0 and check.one() is not None
+            check.sock.close(0)
+    finally:
+        for s in socks:
+            s.close()
+        pctx.destroy(linger=0)
+    return len(socks), dropped, worst, fds, served
+
+
+def _keep_figure(n: int, dropped: int, worst: float, fds: int, served: bool, what: str) -> Figure:
+    text = f"{dropped}/{n} {what} dropped; good peer's worst round trip {worst * 1000:.0f} ms; fds {fds:+d}"
+    return Figure(worst * 1000, "ms", text, ok=served and fds <= 1 and dropped == n)
+
+
+def measure_junk(impl: str, scale: Scale) -> Figure:
+    """Keep: connections that send junk (random bytes, HTTP, a bad signature) are dropped; the good peer
+    is served throughout."""
+    rng = random.Random(1)
+    junk = [b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"\xff" + bytes(8) + b"\x00", rng.randbytes(300),
+            b"\xff" + bytes(8) + b"\x7f\x03\x01" + b"WHAT".ljust(20, b"\x00") + bytes(32)]
+
+    def make(v: Victim) -> List[socket.socket]:
+        out = []
+        for i in range(scale.hostile_conns // 2):
+            s = wire.connect(v.host_port)
+            s.sendall(junk[i % len(junk)] if i % 5 else rng.randbytes(rng.randrange(1, 2000)))
+            out.append(s)
+        return out
+
+    return _keep_figure(*_hostile(impl, scale, make, True), "junk connections")
+
+
+def measure_slowloris(impl: str, scale: Scale) -> Figure:
+    """Keep: peers that dribble their greeting a byte at a time are dropped after HANDSHAKE_IVL (500 ms)."""
+
+    def make(v: Victim) -> List[socket.socket]:
+        out = [wire.connect(v.host_port) for _ in range(scale.hostile_conns // 2)]
+        for i in range(12):
+            for s in out:
+                try:
+                    s.send(wire.GREETING[i : i + 1])
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        return out
+
+    return _keep_figure(*_hostile(impl, scale, make, True), "slow greetings")
+
+
+def measure_lying_ready(impl: str, scale: Scale) -> Figure:
+    """Keep: READY commands whose property lengths lie (beyond the command, or a name length of 255 with
+    nothing after it) are refused and the peer dropped."""
+    lies = [wire.command(b"READY", wire.prop(b"Socket-Type", b"DEALER")[:-6] + struct.pack(">I", 1 << 30) + b"D"),
+            wire.command(b"READY", b"\xff" + b"x" * 10),
+            wire.command(b"READY", wire.prop(b"Socket-Type", b"DEALER") + b"\x05abc")]
+
+    def make(v: Victim) -> List[socket.socket]:
+        out = []
+        for i in range(30):
+            s = wire.connect(v.host_port)
+            s.sendall(wire.GREETING + lies[i % len(lies)])
+            out.append(s)
+        return out
+
+    return _keep_figure(*_hostile(impl, scale, make, True), "lying READYs")
+
+
+def measure_many_hostile(impl: str, scale: Scale) -> Figure:
+    """Keep: hundreds of connections stalled mid-greeting at once (dropped by HANDSHAKE_IVL), the good
+    peer served, every descriptor returned."""
+    raise_nofile(scale.hostile_conns + 500)
+
+    def make(v: Victim) -> List[socket.socket]:
+        out = []
+        for i in range(scale.hostile_conns):
+            s = wire.connect(v.host_port)
+            s.sendall(wire.GREETING[: 1 + i % 40])
+            out.append(s)
+        return out
+
+    return _keep_figure(*_hostile(impl, scale, make, True), "stalled connections")
+
+
+def measure_resets_fds(impl: str, scale: Scale) -> Figure:
+    """Keep: connect-and-reset many times (no data at all): no fd leak, no growth, the good peer served."""
+
+    def make(v: Victim) -> List[socket.socket]:
+        for _ in range(scale.resets):
+            s = wire.connect(v.host_port)
+            wire.reset(s)
+        return []
+
+    n, _, worst, fds, served = _hostile(impl, scale, make, False)
+    text = f"{scale.resets} resets; good peer's worst round trip {worst * 1000:.0f} ms; fds {fds:+d}"
+    return Figure(worst * 1000, "ms", text, ok=served and fds <= 1)
+
+
+def measure_idle(impl: str, scale: Scale) -> Figure:
+    """Keep: an idle socket with 10 idle peers costs no CPU."""
+    pctx = zmq.Context()
+    try:
+        with Victim(impl, "ROUTER", "echo") as v:
+            peers = []
+            for _ in range(10):
+                rt = RoundTrips(v.endpoint, pctx)
+                rt.warm()
+                peers.append(rt)
+            time.sleep(0.3)
+            c0, t0 = v.cpu(), time.monotonic()
+            time.sleep(2.0)
+            busy = (v.cpu() - c0) / (time.monotonic() - t0)
+            for rt in peers:
+                rt.sock.close(0)
+    finally:
+        pctx.destroy(linger=0)
+    return Figure(busy * 100, "% CPU", f"{busy:.1%} CPU over 2 s with 10 idle peers")
+
+
+def measure_heartbeat(impl: str, scale: Scale) -> Figure:
+    """Keep: with HEARTBEAT_IVL 100 ms and HEARTBEAT_TIMEOUT 300 ms a peer that goes silent (a frozen
+    process) is dropped as fast as libzmq drops it."""
+    with Victim(impl, "ROUTER", "echo", opts=["HEARTBEAT_IVL=100", "HEARTBEAT_TIMEOUT=300"]) as v:
+        times = []
+        for _ in range(3):
+            s = wire.handshake(v.host_port, b"DEALER")
+            took = wait_eof(s, 5.0)
+            s.close()
+            times.append(took if took is not None else float("inf"))
+    worst = max(times)
+    text = "dropped after " + ", ".join(f"{t * 1000:.0f}" for t in times) + " ms"
+    return Figure(worst, "s", text, ok=worst < 5.0)
+
+
+def _in_order(impl_send: str, impl_recv: str, n: int) -> Tuple[bool, float]:
+    """``n`` messages PUSH -> PULL between two implementations in this process: all there, in order."""
+    cs, cr = _ctx(impl_send), _ctx(impl_recv)
+    ms, mr = _mod(impl_send), _mod(impl_recv)
+    try:
+        pull = cr.socket(mr.PULL)
+        pull.setsockopt(mr.LINGER, 0)
+        pull.bind("tcp://127.0.0.1:*")
+        ep = pull.getsockopt(mr.LAST_ENDPOINT)
+        push = cs.socket(ms.PUSH)
+        push.setsockopt(ms.LINGER, 0)
+        push.connect(ep.decode() if isinstance(ep, bytes) else ep)
+        fail: List[str] = []
+
+        def send() -> None:
+            for i in range(n):
+                push.send(struct.pack(">I", i))
+
+        t = threading.Thread(target=send, daemon=True)
+        t0 = time.monotonic()
+        t.start()
+        pull.setsockopt(mr.RCVTIMEO, 10_000)
+        ok = True
+        for i in range(n):
+            try:
+                got = pull.recv()
+            except (zmq.Again, zmtp.Again):
+                fail.append("timeout")
+                ok = False
+                break
+            if struct.unpack(">I", got)[0] != i:
+                ok = False
+                break
+        took = time.monotonic() - t0
+        t.join(10)
+        return ok, n / took
+    finally:
+        cs.destroy(linger=0)
+        cr.destroy(linger=0)
+
+
+def measure_messages_in_order(impl: str, scale: Scale) -> Figure:
+    """Keep: N messages arrive whole and in order in every pairing (zmtp -> libzmq, libzmq -> zmtp,
+    zmtp -> zmtp; the libzmq figure is libzmq -> libzmq)."""
+    pairs = [(ZMTP, LIBZMQ), (LIBZMQ, ZMTP), (ZMTP, ZMTP)] if impl == ZMTP else [(LIBZMQ, LIBZMQ)]
+    results = [(a, b, *_in_order(a, b, scale.messages)) for a, b in pairs]
+    bad = sum(1 for *_, ok, _ in results if not ok)
+    text = f"{scale.messages:,} in order: " + ", ".join(
+        f"{a}->{b} {'ok' if ok else 'FAILED'} ({rate:,.0f}/s)" for a, b, ok, rate in results)
+    return Figure(bad, "failed pairings", text, ok=bad == 0)
+
+
+def _round_trips(impl_req: str, impl_rep: str, n: int) -> Tuple[bool, float]:
+    cq, cp = _ctx(impl_req), _ctx(impl_rep)
+    mq, mp = _mod(impl_req), _mod(impl_rep)
+    try:
+        rep = cp.socket(mp.REP)
+        rep.setsockopt(mp.LINGER, 0)
+        rep.bind("tcp://127.0.0.1:*")
+        ep = rep.getsockopt(mp.LAST_ENDPOINT)
+        req = cq.socket(mq.REQ)
+        req.setsockopt(mq.LINGER, 0)
+        req.setsockopt(mq.RCVTIMEO, 10_000)
+        req.connect(ep.decode() if isinstance(ep, bytes) else ep)
+        rep.setsockopt(mp.RCVTIMEO, 10_000)
+
+        def serve() -> None:
+            try:
+                for _ in range(n):
+                    rep.send(rep.recv())
+            except (zmq.ZMQError, zmtp.ZMQError):
+                pass
+
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        ok = True
+        t0 = time.monotonic()
+        for i in range(n):
+            body = struct.pack(">I", i)
+            req.send(body)
+            try:
+                if req.recv() != body:
+                    ok = False
+                    break
+            except (zmq.Again, zmtp.Again):
+                ok = False
+                break
+        took = time.monotonic() - t0
+        t.join(10)
+        return ok, n / took
+    finally:
+        cq.destroy(linger=0)
+        cp.destroy(linger=0)
+
+
+def measure_round_trips_in_order(impl: str, scale: Scale) -> Figure:
+    """Keep: N REQ/REP round trips, each answer the echo of its request, in every pairing."""
+    pairs = [(ZMTP, LIBZMQ), (LIBZMQ, ZMTP), (ZMTP, ZMTP)] if impl == ZMTP else [(LIBZMQ, LIBZMQ)]
+    results = [(a, b, *_round_trips(a, b, scale.round_trips)) for a, b in pairs]
+    bad = sum(1 for *_, ok, _ in results if not ok)
+    text = f"{scale.round_trips:,} round trips: " + ", ".join(
+        f"{a}->{b} {'ok' if ok else 'FAILED'} ({rate:,.0f}/s)" for a, b, ok, rate in results)
+    return Figure(bad, "failed pairings", text, ok=bad == 0)
+
+
+KEEP: List[Row] = [
+    Row("junk", "keep: junk connections dropped, good peer served (worst round trip)", "lower", 50.0, 2.0, measure_junk),
+    Row("slowloris", "keep: byte-a-second greetings dropped at HANDSHAKE_IVL", "lower", 50.0, 2.0, measure_slowloris),
+    Row("lying", "keep: lying READY lengths refused", "lower", 50.0, 2.0, measure_lying_ready),
+    Row("hostile", "keep: hundreds of stalled connections at once", "lower", 50.0, 2.0, measure_many_hostile),
+    Row("resets", "keep: connect + reset, many times (no fd leak)", "lower", 50.0, 2.0, measure_resets_fds),
+    Row("idle", "keep: idle CPU with 10 idle peers", "lower", 1.0, 1.0, measure_idle),
+    Row("heartbeat", "keep: heartbeats drop a silent peer (HEARTBEAT_IVL 100 ms, TIMEOUT 300 ms)", "lower", 0.1, 1.2,
+        measure_heartbeat),
+    Row("messages", "keep: messages whole and in order, every pairing", "lower", 0, 1.0, measure_messages_in_order),
+    Row("roundtrips", "keep: REQ/REP round trips in order, every pairing", "lower", 0, 1.0,
+        measure_round_trips_in_order),
+]
