@@ -43,8 +43,8 @@ def pyzmq_version() -> str:
 
 
 def has(capability: str) -> bool:
-    """Which optional features exist (pyzmq's ``zmq.has``): ipc yes; curve, draft etc. not yet."""
-    return capability in {"ipc"}
+    """Which optional features exist (pyzmq's ``zmq.has``)."""
+    return capability in {"ipc", "draft"}
 
 
 __all__ = [

@@ -273,15 +273,17 @@ class Reactor:
         Called with the lock held by the leader; releases it while waiting in ``select``.
         """
         if self._soon:
+            # Deferred calls may change what the caller waits for (a flush that drains a full pipe
+            # signals the very thread that leads, which is not selecting yet and so cannot be woken):
+            # run them, then only poll, so the caller looks at its condition again before blocking.
             self._run_soon()
+            timeout = 0.0
         timers = self._timers
         while timers and timers[0][2].callback is None:
             heapq.heappop(timers)
         if timers:
             delay = max(0.0, timers[0][0] - time.monotonic())
             timeout = delay if timeout is None else min(timeout, delay)
-        if self._soon:
-            timeout = 0.0
         self.selecting = True
         self.lock.release()
         try:

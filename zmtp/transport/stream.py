@@ -29,7 +29,6 @@ import time
 from typing import Any, Dict, List, Optional
 
 from ..constants import Event
-from ..options import Options
 from ..patterns.pipe import GroupChange, Pipe, SubscriptionChange
 from ..protocol import (
     AuthenticationRequested,
@@ -51,6 +50,8 @@ from ..protocol import (
 from ..reactor import READ, WRITE, Handler, Reactor, Timer
 from .endpoint import format_ipc, format_tcp, ipc_path, resolve, split_host_port, tcp_bind_addresses
 from .owner import Owner
+from .raw import RawConnection
+from .tcp import apply_tcp_options
 
 #: How much one read takes from the kernel (the reactor's shared receive buffer is this large).
 RECV_SIZE = 1 << 18
@@ -71,28 +72,6 @@ _IOV_MAX = 512
 #: Accept back-off while the process is out of file descriptors (seconds, doubling up to the max).
 ACCEPT_BACKOFF = 0.05
 ACCEPT_BACKOFF_MAX = 1.0
-
-
-def apply_tcp_options(sock: socket.socket, o: Options) -> None:
-    """TCP_NODELAY always (ZMTP batches itself), then the socket's buffer and keepalive options."""
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if o.sndbuf > 0:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, o.sndbuf)
-        if o.rcvbuf > 0:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, o.rcvbuf)
-        if o.tcp_keepalive >= 0:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, o.tcp_keepalive)
-        if o.tcp_keepalive > 0:
-            for value, name in (
-                (o.tcp_keepalive_cnt, "TCP_KEEPCNT"),
-                (o.tcp_keepalive_idle, "TCP_KEEPIDLE"),
-                (o.tcp_keepalive_intvl, "TCP_KEEPINTVL"),
-            ):
-                if value > 0 and hasattr(socket, name):
-                    sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
-    except OSError:
-        pass
 
 
 def _peer_address(sock: socket.socket) -> str:
@@ -593,7 +572,7 @@ class Listener(Handler):
             if self.closed:
                 conn.close()
                 return
-            stream = Stream(self.owner, conn, self.last_endpoint, None)
+            stream: Any = (RawConnection if self.owner.raw else Stream)(self.owner, conn, self.last_endpoint, None)
             self.owner.transport_event(Event.ACCEPTED, self.last_endpoint, stream.fd)
             if self.owner.add_stream(stream):
                 stream.start()
@@ -650,8 +629,10 @@ class Connecter(Handler):
         self.endpoint = endpoint
         self.closed = False
         self.sock: Optional[socket.socket] = None
-        self.stream: Optional[Stream] = None
+        self.stream: Optional[Any] = None  # a Stream, or a RawConnection for STREAM sockets
         self.pipe: Optional[Pipe] = None  # the persistent pipe, created by the owner
+        #: CONNECT_ROUTING_ID as it was when connect() was called: the id the peer gets on our side.
+        self.routing_id = b""
         #: Set by the owner's close() while the pipe still holds messages: keep (re)connecting until
         #: they are written, or the linger expires.
         self.lingering = False
@@ -728,7 +709,7 @@ class Connecter(Handler):
         assert sock is not None
         self.sock = None
         self._ivl = self.owner.options.reconnect_ivl / 1000.0
-        stream = Stream(self.owner, sock, self.endpoint, self)
+        stream: Any = (RawConnection if self.owner.raw else Stream)(self.owner, sock, self.endpoint, self)
         self.stream = stream
         self.owner.transport_event(Event.CONNECTED, self.endpoint, stream.fd)
         if self.owner.add_stream(stream):
@@ -737,7 +718,7 @@ class Connecter(Handler):
             self.stream = None
             stream.close(None)
 
-    def stream_closed(self, stream: Stream) -> None:
+    def stream_closed(self, stream: Any) -> None:
         if stream is self.stream:
             self.stream = None
             if not self.closed:
@@ -770,4 +751,4 @@ class Connecter(Handler):
             sock.close()
 
 
-__all__ = ["Stream", "Listener", "Connecter", "apply_tcp_options", "WRITE_BATCH", "OUTPUT_STALL"]
+__all__ = ["Stream", "Listener", "Connecter", "WRITE_BATCH", "OUTPUT_STALL"]
