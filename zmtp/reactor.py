@@ -161,6 +161,8 @@ class Reactor:
         self.turn_started = 0.0
         #: ``turn_started`` of the turn in which a handshaking stream last read (transport/stream.py).
         self.handshake_turn = -1.0
+        self.turns = 0
+        self.handshake_yield_turn = -2
         self.closed = False
 
     @property
@@ -292,6 +294,7 @@ class Reactor:
             self.lock.acquire()
             self.selecting = False
         self._last_turn = self.turn_started = time.monotonic()
+        self.turns += 1
         self.dispatching = True
         try:
             self._dispatch(ready)

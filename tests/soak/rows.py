@@ -211,9 +211,6 @@ def measure_resets(impl: str, scale: Scale) -> Figure:
     return Figure(max(stuck.values()), "stuck trials", text)
 
 
-ROWS: List[Row] = [
-    Row("1", "server resets at each handshake step, then a real server appears", "lower", 0, 1.0, measure_resets),
-]
 
 
 # -- row 2: connection churn on a ROUTER -------------------------------------------------------------
@@ -249,11 +246,11 @@ def measure_churn(impl: str, scale: Scale) -> Figure:
             good = RoundTrips(v.endpoint, pctx)
             good.warm()
             _churn(v.host_port, 500, payload)  # warm-up: allocator pools, lazily built tables
-            base = v.settle_rss(1.0)
+            base = v.settle_rss(scale.settle)
             base_fds = v.fds()
             done, took = _churn(v.host_port, scale.churn, payload)
             after = v.rss()
-            settled = v.settle_rss(2.0)
+            settled = v.settle_rss(2 * scale.settle)
             served = good.one() is not None
             fds = v.fds()
             good.sock.close(0)
@@ -261,11 +258,10 @@ def measure_churn(impl: str, scale: Scale) -> Figure:
         pctx.destroy(linger=0)
     rate = done / took
     growth = settled - base
-    text = (f"{_mib(growth)} 2 s later ({_mib(after - base)} at once); {done:,} cycles at {rate:,.0f}/s; "
-            f"fds {fds - base_fds:+d}")
+    text = (f"{_mib(growth)} {2 * scale.settle:.0f} s later ({_mib(after - base)} at once); {done:,} cycles at "
+            f"{rate:,.0f}/s; fds {fds - base_fds:+d}")
     return Figure(growth / MiB, "MiB", text, ok=served and fds <= base_fds + 2)
 
-ROWS.append(Row("2", "connect, greeting + READY, reset, over and over (ROUTER)", "lower", 4.0, 1.5, measure_churn))
 
 
 # -- row 3: announce 1 GiB, send part of it, close --------------------------------------------------------
@@ -301,7 +297,6 @@ def measure_announce_close(impl: str, scale: Scale) -> Figure:
     return Figure(held[-1] / MiB, "MiB", text)
 
 
-ROWS.append(Row("3", "3 x (announce 1 GiB, send part, close)", "lower", 4.0, 1.2, measure_announce_close))
 
 
 # -- row 5: many peers announce MAXMSGSIZE and send a little --------------------------------------------
@@ -311,7 +306,7 @@ def measure_announcers(impl: str, scale: Scale) -> Figure:
     """Row 5: N connections each announce a 1 MiB frame (MAXMSGSIZE 1 MiB) and send ~100 bytes of it."""
     raise_nofile(scale.announcers + 500)
     socks: List[socket.socket] = []
-    with Victim(impl, "PULL", "sink", opts=["MAXMSGSIZE=%d" % MiB]) as v:
+    with Victim(impl, "PULL", "sink", opts=[f"MAXMSGSIZE={MiB}"]) as v:
         base = v.settle_rss(0.5)
         try:
             for _ in range(scale.announcers):
@@ -328,8 +323,6 @@ def measure_announcers(impl: str, scale: Scale) -> Figure:
     return Figure(held / MiB, "MiB", text)
 
 
-ROWS.append(Row("5", "N connections announce 1 MiB (MAXMSGSIZE 1 MiB), send 102 B each", "lower", 4.0, 1.3,
-                measure_announcers))
 
 
 # -- row 6: a frame header of 2^63-1 ---------------------------------------------------------------------
@@ -354,7 +347,6 @@ def measure_huge_header(impl: str, scale: Scale) -> Figure:
     return Figure(dropped, "s", f"dropped in {took * 1000:.1f} ms, {_mib(grown)}")
 
 
-ROWS.append(Row("6", "frame header of 2^63-1, MAXMSGSIZE unset", "lower", 0.05, 2.0, measure_huge_header))
 
 
 # -- row 11: good messages, then an oversize frame, in one read -----------------------------------------
@@ -374,8 +366,6 @@ def measure_good_then_oversize(impl: str, scale: Scale) -> Figure:
     return Figure(got, "messages", f"{got} of 10 delivered")
 
 
-ROWS.append(Row("11", "10 good messages then an oversize frame, one TCP read", "higher", 0, 1.0,
-                measure_good_then_oversize))
 
 
 # -- row 12: a flood of empty MORE frames -----------------------------------------------------------------
@@ -384,7 +374,7 @@ ROWS.append(Row("11", "10 good messages then an oversize frame, one TCP read", "
 def measure_empty_frames(impl: str, scale: Scale) -> Figure:
     """Row 12: empty MORE frames (2 bytes each) under MAXMSGSIZE 1 MiB: what the victim holds for them."""
     block = b"\x01\x00" * (MiB // 2)
-    with Victim(impl, "PULL", "sink", opts=["MAXMSGSIZE=%d" % MiB]) as v:
+    with Victim(impl, "PULL", "sink", opts=[f"MAXMSGSIZE={MiB}"]) as v:
         base = v.settle_rss(0.5)
         s = wire.handshake(v.host_port, b"PUSH")
         peak = [base]
@@ -421,8 +411,6 @@ def measure_empty_frames(impl: str, scale: Scale) -> Figure:
     return Figure(grown / MiB, "MiB", text)
 
 
-ROWS.append(Row("12", "empty MORE frames, MAXMSGSIZE 1 MiB (do better than libzmq)", "strict-lower", 0, 1.0,
-                measure_empty_frames))
 
 
 # -- row 13: contradicting and repeated READY -----------------------------------------------------------------
@@ -448,7 +436,6 @@ def measure_bad_ready(impl: str, scale: Scale) -> Figure:
     return Figure(len(accepted), "accepted", text)
 
 
-ROWS.append(Row("13", "READY with Socket-Type twice; a second READY", "lower", 0, 1.0, measure_bad_ready))
 
 
 # -- row 4: a PING flood from a peer that never reads ----------------------------------------------------------
@@ -506,17 +493,17 @@ def measure_ping_flood(impl: str, scale: Scale) -> Figure:
                   extra={"rss": (peak - base) / MiB})
 
 
-ROWS.append(Row("4", "peer floods PINGs and never reads (REP; good REQ peer's round trips)", "higher", 10.0, 1.0,
-                measure_ping_flood))
 
 
 # -- row 14: the receiver is killed mid-stream ----------------------------------------------------------------
 
 _SENDER = """
 import struct, zmq
-port, n, size = int(ARGS[0]), int(ARGS[1]), int(ARGS[2])
+port, n, size, sndbuf = int(ARGS[0]), int(ARGS[1]), int(ARGS[2]), int(ARGS[3])
 ctx = zmq.Context()
 s = ctx.socket(zmq.PUSH)
+if sndbuf:
+    s.sndbuf = sndbuf
 s.connect("tcp://127.0.0.1:%d" % port)
 pad = bytes(size - 8)
 print("CONNECTED", flush=True)
@@ -531,7 +518,7 @@ print("DONE", flush=True)
 RESTART_SIZE = 64
 
 
-def measure_restarts(impl: str, scale: Scale, work_us: int = 0) -> Figure:
+def measure_restarts(impl: str, scale: Scale, work_us: int = 0, bufsize: int = 0) -> Figure:
     """Row 14: a libzmq PUSH sends N messages to a PULL (zmtp or libzmq) that is SIGKILLed and restarted
     several times during the transfer.  Lost = sent - received by the applications of all incarnations.
 
@@ -540,20 +527,21 @@ def measure_restarts(impl: str, scale: Scale, work_us: int = 0) -> Figure:
     which die with the connection whatever the receiver does.  How much that is depends on speed: when
     the receiver is slower than the sender both queues fill (megabytes on loopback).  The figure is what
     the receiving *process* lost beyond that (its pipe, RCVHWM, and what it read ahead); the text gives
-    the total.  ``work_us``: the consumer spins that long per message (a consumer slower than the wire)."""
+    the total.  ``work_us``: the consumer spins that long per message (a consumer slower than the wire);
+    ``bufsize``: SO_RCVBUF of the receiver and SO_SNDBUF of the sender (0: the kernel's defaults)."""
     n = scale.restart_messages
     counters: List[Counters] = []
     in_kernel = 0
     kills = 0
     victim: Optional[Victim] = None
-    extra = ["--work-us", str(work_us)]
+    extra = ["--work-us", str(work_us)] + (["--opt", f"RCVBUF={bufsize}"] if bufsize else [])
     probe = os.environ.get("ZMTP_SOAK_PROBE") == "1"
     try:
         c = Counters()
         counters.append(c)
         victim = Victim(impl, "PULL", "sink", counters=c, extra=extra).start()
         port = victim.port
-        with Peer(_SENDER, str(port), str(n), str(RESTART_SIZE)) as sender:
+        with Peer(_SENDER, str(port), str(n), str(RESTART_SIZE), str(bufsize)) as sender:
             assert sender.line() == "CONNECTED"
             t0 = time.monotonic()
             share = n // (scale.restarts + 2)
@@ -601,28 +589,29 @@ def measure_restarts(impl: str, scale: Scale, work_us: int = 0) -> Figure:
     return Figure(inside, "lost", text, ok=received <= n, extra={"kernel": in_kernel, "total": lost})
 
 
+def measure_restarts_small_buffers(impl: str, scale: Scale) -> Figure:
+    """Row 14 with 64 KiB socket buffers on both ends: the kernel then holds little (~2,000 messages per
+    kill at most), so the totals are close to what the receiving processes themselves throw away."""
+    return measure_restarts(impl, scale, bufsize=1 << 16)
+
+
 def measure_restarts_slow_consumer(impl: str, scale: Scale) -> Figure:
-    """Row 14 with a consumer slower than the wire (2 us per message) on both sides: then both receivers
-    are the bottleneck and the totals compare directly."""
-    fig = measure_restarts(impl, scale, work_us=2)
-    total = fig.extra["total"]
-    text = f"{total:,.0f} lost in all ({fig.extra['kernel']:,.0f} in the kernel's queues)"
-    return Figure(total, "lost", text, ok=fig.ok, extra=fig.extra)
-
-
-ROWS.append(Row("14", "libzmq PUSH -> PULL, receiver SIGKILLed during the stream", "lower", 3000, 1.25,
-                measure_restarts))
-ROWS.append(Row("14s", "the same, both consumers slower than the wire (2 us/message)", "lower", 3000, 1.15,
-                measure_restarts_slow_consumer))
+    """Row 14 with a consumer slower than the wire (2 us per message) on both sides: both receivers are
+    then the bottleneck, the queues fill on both, and the totals compare directly."""
+    return measure_restarts(impl, scale, work_us=2)
 
 
 # -- row 7: a subscription flood -------------------------------------------------------------------------------
 
 
 def _rate(v: Victim, seconds: float) -> float:
-    c0, t0 = v.count(), time.monotonic()
-    time.sleep(seconds)
-    return (v.count() - c0) / (time.monotonic() - t0)
+    """The victim's send rate: the best of three windows (a shared machine's other load only lowers it)."""
+    best = 0.0
+    for _ in range(3):
+        c0, t0 = v.count(), time.monotonic()
+        time.sleep(seconds / 3)
+        best = max(best, (v.count() - c0) / (time.monotonic() - t0))
+    return best
 
 
 def measure_subscriptions(impl: str, scale: Scale) -> Figure:
@@ -657,8 +646,6 @@ def measure_subscriptions(impl: str, scale: Scale) -> Figure:
     return Figure(share * 100, "% kept", text, ok=served)
 
 
-ROWS.append(Row("7", "hostile SUBSCRIBE to topics of N distinct lengths (PUB of 4 KiB messages)", "higher", 15.0, 1.0,
-                measure_subscriptions))
 
 
 # -- row 9: READY commands of 1 MiB of empty properties ------------------------------------------------------
@@ -714,8 +701,6 @@ def measure_ready_flood(impl: str, scale: Scale) -> Figure:
     return Figure(worst, "s", text, ok=served)
 
 
-ROWS.append(Row("9", "N connections each send a 1 MiB READY of empty properties (good peer's stall)", "lower",
-                0.15, 1.3, measure_ready_flood))
 
 
 # -- row 10: one legal 1 GiB message -----------------------------------------------------------------------------
@@ -757,7 +742,7 @@ def measure_big_message(impl: str, scale: Scale) -> Figure:
                 good.stop()
             worst = good.worst(t0)
             trips = good.count(t0, t0 + took)
-            served = good.failed == 0 and line.startswith("BACK %d" % size)
+            served = good.failed == 0 and line.startswith(f"BACK {size}")
     finally:
         pctx.destroy(linger=0)
     text = (f"worst round trip {worst * 1000:.0f} ms while {size / MiB:,.0f} MiB went through and back in "
@@ -765,8 +750,6 @@ def measure_big_message(impl: str, scale: Scale) -> Figure:
     return Figure(worst, "s", text, ok=served)
 
 
-ROWS.append(Row("10", "one legal 1 GiB message, echoed (good peer's worst round trip)", "lower", 0.05, 1.3,
-                measure_big_message))
 
 
 # -- EMFILE: the victim is out of file descriptors while peers keep connecting ----------------------------------
@@ -805,13 +788,11 @@ def measure_emfile(impl: str, scale: Scale) -> Figure:
         for s in socks:
             s.close()
         pctx.destroy(linger=0)
-    after = "a good peer got through %.2f s later" % recovered if recovered is not None else "never recovered"
+    after = f"a good peer got through {recovered:.2f} s later" if recovered is not None else "never recovered"
     text = f"{busy:.0%} CPU at the fd limit ({at_limit} fds); {after}"
     return Figure(busy * 100, "% CPU", text, ok=recovered is not None)
 
 
-ROWS.append(Row("emfile", "out of file descriptors, peers still connecting (CPU while at the limit)", "lower", 5.0,
-                1.0, measure_emfile))
 
 
 # -- row 8: a blocking-driver PUB/PUSH that only ever calls send() -------------------------------------------
@@ -864,13 +845,11 @@ def measure_send_only(impl: str, scale: Scale) -> Figure:
     return Figure(worst * 1000, "ms", text, ok=worst != float("inf"))
 
 
-ROWS.append(Row("8", "blocking driver: a PUB/PUSH that only calls send() (time to first delivery)", "lower", 30.0,
-                1.5, measure_send_only))
 
 
 # -- the good results to keep ------------------------------------------------------------------------------------
 
-KEEP_OPTS = ["HANDSHAKE_IVL=500", "MAXMSGSIZE=%d" % MiB]
+KEEP_OPTS = ["HANDSHAKE_IVL=500", f"MAXMSGSIZE={MiB}"]
 
 
 def _hostile(impl: str, scale: Scale, make: Callable[[Victim], List[socket.socket]], expect_drop: bool,
@@ -1144,16 +1123,65 @@ def measure_round_trips_in_order(impl: str, scale: Scale) -> Figure:
     return Figure(bad, "failed pairings", text, ok=bad == 0)
 
 
-KEEP: List[Row] = [
-    Row("junk", "keep: junk connections dropped, good peer served (worst round trip)", "lower", 50.0, 2.0, measure_junk),
-    Row("slowloris", "keep: byte-a-second greetings dropped at HANDSHAKE_IVL", "lower", 50.0, 2.0, measure_slowloris),
-    Row("lying", "keep: lying READY lengths refused", "lower", 50.0, 2.0, measure_lying_ready),
-    Row("hostile", "keep: hundreds of stalled connections at once", "lower", 50.0, 2.0, measure_many_hostile),
-    Row("resets", "keep: connect + reset, many times (no fd leak)", "lower", 50.0, 2.0, measure_resets_fds),
-    Row("idle", "keep: idle CPU with 10 idle peers", "lower", 1.0, 1.0, measure_idle),
-    Row("heartbeat", "keep: heartbeats drop a silent peer (HEARTBEAT_IVL 100 ms, TIMEOUT 300 ms)", "lower", 0.1, 1.2,
-        measure_heartbeat),
-    Row("messages", "keep: messages whole and in order, every pairing", "lower", 0, 1.0, measure_messages_in_order),
-    Row("roundtrips", "keep: REQ/REP round trips in order, every pairing", "lower", 0, 1.0,
-        measure_round_trips_in_order),
+# -- the table -----------------------------------------------------------------------------------------------------
+# limit: the bound the tests assert on zmtp's figure (what the old engine failed); robust: the slow tests also
+# assert the verdict against libzmq (counts and memory; time-based figures are only reported, see README).
+
+ROWS: List[Row] = [
+    Row("1", "server resets at each handshake step, then a real server appears (stuck connecters)", "lower", 0, 1.0,
+        measure_resets, limit=0, robust=True),
+    Row("2", "connect, greeting + READY, reset, over and over (ROUTER RSS after)", "lower", 4.0, 1.5, measure_churn,
+        limit=8.0, robust=True),
+    Row("3", "3 x (announce 1 GiB, send part, close): RSS just after", "lower", 4.0, 1.2, measure_announce_close,
+        limit=8.0, robust=True),
+    Row("4", "peer floods PINGs, never reads (REP): good REQ peer's round trips kept", "higher", 10.0, 1.0,
+        measure_ping_flood, limit=30.0),
+    Row("5", "N connections announce 1 MiB (MAXMSGSIZE 1 MiB), send 102 B each: RSS", "lower", 4.0, 1.3,
+        measure_announcers, limit=20.0, robust=True),
+    Row("6", "frame header of 2^63-1, MAXMSGSIZE unset: time to drop", "lower", 0.05, 2.0, measure_huge_header,
+        limit=1.0),
+    Row("7", "SUBSCRIBE to topics of N distinct lengths: PUB rate kept (4 KiB messages)", "higher", 15.0, 1.0,
+        measure_subscriptions, limit=40.0),
+    Row("8", "blocking driver, PUB/PUSH that only calls send(): first delivery", "lower", 30.0, 1.5,
+        measure_send_only, limit=500.0),
+    Row("9", "N connections send a 1 MiB READY of empty properties: good peer's stall", "lower", 0.15, 1.3,
+        measure_ready_flood, limit=0.8),
+    Row("10", "one legal 1 GiB message, echoed: good peer's worst round trip", "lower", 0.05, 1.3,
+        measure_big_message, limit=0.5),
+    Row("11", "10 good messages then an oversize frame in one TCP read: delivered", "higher", 0, 1.0,
+        measure_good_then_oversize, limit=10, robust=True),
+    Row("12", "empty MORE frames, MAXMSGSIZE 1 MiB: peak RSS (must beat libzmq)", "strict-lower", 0, 1.0,
+        measure_empty_frames, limit=8.0, robust=True),
+    Row("13", "READY with Socket-Type twice; a second READY: accepted", "lower", 0, 1.0, measure_bad_ready,
+        limit=0, robust=True),
+    Row("14", "libzmq PUSH -> PULL, receiver SIGKILLed mid-stream: lost beyond the kernel's queues", "lower", 5000,
+        1.25, measure_restarts, limit=15_000),
+    Row("14k", "the same with 64 KiB socket buffers at both ends", "lower", 5000, 1.25,
+        measure_restarts_small_buffers, limit=15_000),
+    Row("14s", "the same, both consumers slower than the wire (2 us/message)", "lower", 5000, 1.25,
+        measure_restarts_slow_consumer, limit=15_000),
+    Row("emfile", "out of fds, peers still connecting: CPU while at the limit", "lower", 5.0, 1.0, measure_emfile,
+        limit=30.0),
 ]
+
+KEEP: List[Row] = [
+    Row("junk", "keep: junk connections dropped (good peer's worst round trip)", "lower", 50.0, 2.0, measure_junk,
+        limit=500.0),
+    Row("slowloris", "keep: dribbled greetings dropped at HANDSHAKE_IVL", "lower", 50.0, 2.0, measure_slowloris,
+        limit=500.0),
+    Row("lying", "keep: lying READY lengths refused", "lower", 50.0, 2.0, measure_lying_ready, limit=500.0),
+    Row("hostile", "keep: hundreds of stalled connections at once", "lower", 50.0, 2.0, measure_many_hostile,
+        limit=500.0),
+    Row("resets", "keep: connect + reset, many times (no fd leak)", "lower", 50.0, 2.0, measure_resets_fds,
+        limit=500.0),
+    Row("idle", "keep: idle CPU with 10 idle peers", "lower", 1.0, 1.0, measure_idle, limit=5.0),
+    Row("heartbeat", "keep: heartbeats drop a silent peer (IVL 100 ms, TIMEOUT 300 ms)", "lower", 0.1, 1.2,
+        measure_heartbeat, limit=2.0),
+    Row("messages", "keep: messages whole and in order, every pairing", "lower", 0, 1.0, measure_messages_in_order,
+        limit=0, robust=True),
+    Row("roundtrips", "keep: REQ/REP round trips in order, every pairing", "lower", 0, 1.0,
+        measure_round_trips_in_order, limit=0, robust=True),
+]
+
+ALL: List[Row] = ROWS + KEEP
+BY_KEY: Dict[str, Row] = {row.key: row for row in ALL}

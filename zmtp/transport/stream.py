@@ -107,6 +107,8 @@ class Stream(Handler):
         self.reading = True
         #: How much the next read takes (RECV_SIZE, less while reads cost more than READ_BUDGET).
         self._read_size = RECV_SIZE
+        #: A handshake read is queued behind the turn's established peers (see _defer_handshake).
+        self._handshake_read_due = False
         #: True while our output to this peer does not drain (we stop reading meanwhile).
         self._stalled = False
         self.closed = False
@@ -190,14 +192,25 @@ class Stream(Handler):
         self._arm_timer()
 
     def _defer_handshake(self) -> bool:
-        """True to skip this read for now: another peer's handshake already used this turn's
-        HANDSHAKE_TURN_BUDGET.  A READY of 1 MiB of tiny properties takes ~0.1 s to parse; forty of them
-        completing in one turn stalled every established peer for seconds (issue 9 row 9).  Established
-        peers are never deferred and one handshake read per turn always happens, so handshakes still
-        progress; the selector reports a deferred stream again next turn (it is level-triggered)."""
+        """True to skip this read for now.  A peer still in its handshake reads after the turn's
+        established peers (a deferred call, run once the ready handlers are done), and only while the
+        turn is younger than HANDSHAKE_TURN_BUDGET: a READY of 1 MiB of tiny properties takes ~0.1 s to
+        parse, and forty of them completing in one turn stalled every established peer for seconds
+        (issue 9 row 9).  One handshake read per turn always happens, so handshakes still progress; the
+        selector reports a deferred stream again next turn (it is level-triggered)."""
         reactor = self.reactor
+        if not self._handshake_read_due:
+            self._handshake_read_due = True
+            reactor.call_soon(self.on_readable)
+            return True
+        self._handshake_read_due = False
         started = reactor.turn_started
         if reactor.handshake_turn == started and time.monotonic() - started > HANDSHAKE_TURN_BUDGET:
+            return True
+        if reactor.pending_wakeups and reactor.handshake_yield_turn != reactor.turns - 1:
+            # this turn woke somebody (an established peer's message): let it end now; never two turns
+            # in a row, so handshakes still progress under steady traffic
+            reactor.handshake_yield_turn = reactor.turns
             return True
         reactor.handshake_turn = started
         return False
