@@ -157,12 +157,10 @@ class Reactor:
         self._io_wake_at = _FAR
         self._stopping = False
         self._last_turn = 0.0
-        #: When the current (or last) turn's dispatch began (monotonic): what handlers budget against.
-        self.turn_started = 0.0
-        #: ``turn_started`` of the turn in which a handshaking stream last read (transport/stream.py).
-        self.handshake_turn = -1.0
+        #: How many turns ran: a turn's number, for handlers that ration work per turn.
         self.turns = 0
-        self.handshake_yield_turn = -2
+        #: Free slot for the transports' per-turn rationing of handshake reads (transport/stream.py).
+        self.handshakes: Any = None
         self.closed = False
 
     @property
@@ -293,7 +291,7 @@ class Reactor:
         finally:
             self.lock.acquire()
             self.selecting = False
-        self._last_turn = self.turn_started = time.monotonic()
+        self._last_turn = time.monotonic()
         self.turns += 1
         self.dispatching = True
         try:

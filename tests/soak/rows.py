@@ -44,7 +44,7 @@ class RoundTrips:
     """A legit DEALER (pyzmq) doing round trips with an echoing ROUTER/REP victim in a thread, recording
     every round trip's time: what "the good peer is served" means in numbers."""
 
-    def __init__(self, endpoint: str, pctx: zmq.Context, kind: int = zmq.DEALER, timeout: float = 20.0) -> None:
+    def __init__(self, endpoint: str, pctx: zmq.Context[Any], kind: int = zmq.DEALER, timeout: float = 20.0) -> None:
         self.sock = pctx.socket(kind)
         self.sock.linger = 0
         self.sock.connect(endpoint)
@@ -139,7 +139,7 @@ def _bad_server(lsock: socket.socket, step: str, until: float) -> None:
         lsock.close()
 
 
-def _reset_trial(impl: str, ctx: Any, pctx: zmq.Context, step: str, bad_for: float) -> Optional[float]:
+def _reset_trial(impl: str, ctx: Any, pctx: zmq.Context[Any], step: str, bad_for: float) -> Optional[float]:
     """One trial: a server that resets at ``step`` for ``bad_for`` s, then a real PULL on the same port.
     Returns the seconds from the real server's bind to the first delivery; None: stuck (3 s)."""
     m = _mod(impl)
@@ -250,6 +250,7 @@ def measure_churn(impl: str, scale: Scale) -> Figure:
             base_fds = v.fds()
             done, took = _churn(v.host_port, scale.churn, payload)
             after = v.rss()
+            open_after = v.fds() - base_fds  # closed connections must not pile up behind the churn
             settled = v.settle_rss(2 * scale.settle)
             served = good.one() is not None
             fds = v.fds()
@@ -259,8 +260,8 @@ def measure_churn(impl: str, scale: Scale) -> Figure:
     rate = done / took
     growth = settled - base
     text = (f"{_mib(growth)} {2 * scale.settle:.0f} s later ({_mib(after - base)} at once); {done:,} cycles at "
-            f"{rate:,.0f}/s; fds {fds - base_fds:+d}")
-    return Figure(growth / MiB, "MiB", text, ok=served and fds <= base_fds + 2)
+            f"{rate:,.0f}/s; fds {fds - base_fds:+d} ({open_after:+d} right after)")
+    return Figure(growth / MiB, "MiB", text, ok=served and fds <= base_fds + 2 and open_after < 50)
 
 
 

@@ -5,8 +5,9 @@
   cyclic collector ran, and fragmentation kept much of it).
 - A stream sizes its reads by what decoding them costs (row 4: a PING flood held the reactor ~0.1 s
   per 256 KiB read, and a good peer got 1 % of its round trips).
-- Handshaking peers read only while the reactor's turn is young (row 9: forty 1 MiB READYs completing
-  in one turn stalled established peers for seconds).
+- Handshaking peers read after the turn's established peers, within a per-turn ration, and not in a
+  turn that woke an application (row 9: forty 1 MiB READYs completing in one turn stalled established
+  peers for seconds).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from typing import Any, Callable, Iterator, List
 import pytest
 
 import zmtp
+from zmtp import SocketType
 from zmtp.transport.raw import RawConnection
-from zmtp.transport.stream import READ_BUDGET, READ_MIN, RECV_SIZE, Stream
+from zmtp.transport.stream import HANDSHAKE_TURN_BUDGET, READ_BUDGET, READ_MIN, RECV_SIZE, Stream
 
 from . import wire
 
@@ -104,7 +106,7 @@ def _cyclic_garbage(ctx: zmtp.Context, make: Callable[[], Any], attack: Callable
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 def test_closed_streams_are_not_cyclic_garbage(zctx: zmtp.Context, attack: str) -> None:
     def make() -> Any:
-        s = zctx.socket(zmtp.ROUTER)
+        s = zctx.socket(SocketType.ROUTER)
         s.linger = 0
         s.maxmsgsize = 1000
         s.bind("tcp://127.0.0.1:*")
@@ -116,7 +118,7 @@ def test_closed_streams_are_not_cyclic_garbage(zctx: zmtp.Context, attack: str) 
 @pytest.mark.timeout(30)
 def test_closed_raw_connections_are_not_cyclic_garbage(zctx: zmtp.Context) -> None:
     def make() -> Any:
-        s = zctx.socket(zmtp.STREAM)
+        s = zctx.socket(SocketType.STREAM)
         s.linger = 0
         s.bind("tcp://127.0.0.1:*")
         return s
@@ -132,7 +134,7 @@ def test_closed_raw_connections_are_not_cyclic_garbage(zctx: zmtp.Context) -> No
 
 def _one_stream(ctx: zmtp.Context, payload: bytes) -> tuple[Any, Stream, socket.socket]:
     """A blocking-driver ROUTER with one raw peer that sent ``payload``; its Stream."""
-    sock = ctx.socket(zmtp.ROUTER)
+    sock = ctx.socket(SocketType.ROUTER)
     sock.linger = 0
     sock.bind("tcp://127.0.0.1:*")
     peer = wire.connect(("127.0.0.1", _port(sock)))
@@ -175,13 +177,12 @@ def _decision(st: Stream) -> bool:
     return st._defer_handshake()
 
 
-def _new_turn(reactor: Any, age: float = 0.0) -> None:
+def _new_turn(reactor: Any) -> None:
     reactor.turns += 1
-    reactor.turn_started = time.monotonic() - age
 
 
 @pytest.mark.timeout(30)
-def test_handshaking_peers_read_after_established_ones_and_while_the_turn_is_young() -> None:
+def test_handshaking_peers_read_after_established_ones_and_within_the_turns_ration() -> None:
     ctx = zmtp.Context(driver="blocking")
     try:
         sock, st, peer = _one_stream(ctx, wire.GREETING[:5])
@@ -189,9 +190,8 @@ def test_handshaking_peers_read_after_established_ones_and_while_the_turn_is_you
         with sock.core.lock:
             _new_turn(reactor)
             assert not _decision(st)  # the turn's first handshake read always happens
-            assert not _decision(st)  # ... and others while the turn is young
-            _new_turn(reactor, age=1.0)  # a turn whose established peers took long
-            assert not _decision(st)  # its first handshake read still happens
+            assert not _decision(st)  # ... and others while the turn's handshake reads took little
+            reactor.handshakes.spent = 2 * HANDSHAKE_TURN_BUDGET  # (one parsed a big READY)
             assert _decision(st)  # the next one waits for the next turn
             _new_turn(reactor)
             assert not _decision(st)
@@ -208,19 +208,39 @@ def test_handshaking_peers_read_after_established_ones_and_while_the_turn_is_you
 
 
 @pytest.mark.timeout(30)
+def test_handshake_reads_are_charged_to_the_turn() -> None:
+    """The deferred read adds its own time to the turn's ration (accepts and established peers' reads do
+    not count: under their load handshakes must still progress)."""
+    ctx = zmtp.Context(driver="blocking")
+    try:
+        sock, st, peer = _one_stream(ctx, wire.GREETING[:5])
+        reactor = ctx.engine.reactor
+        with sock.core.lock:
+            _new_turn(reactor)
+            assert st._defer_handshake()  # queued
+            before = reactor.handshakes.spent if reactor.handshakes is not None else 0.0
+            st._handshake_read()  # the deferred call: reads the 5 bytes
+            assert reactor.handshakes.turn == reactor.turns
+            assert reactor.handshakes.spent > before
+        peer.close()
+    finally:
+        ctx.destroy(linger=0)
+
+
+@pytest.mark.timeout(30)
 def test_deferred_handshakes_still_complete() -> None:
     """Many peers handshaking at once, each turn's budget spent: every one still gets through (the
     deferral postpones reads to later turns, never drops them), on the blocking driver too."""
     ctx = zmtp.Context(driver="blocking")
     try:
-        sock = ctx.socket(zmtp.ROUTER)
+        sock = ctx.socket(SocketType.ROUTER)
         sock.linger = 0
         sock.bind("tcp://127.0.0.1:*")
         port = _port(sock)
         peers = [wire.connect(("127.0.0.1", port)) for _ in range(30)]
         for i, p in enumerate(peers):
             p.sendall(wire.GREETING + wire.ready(b"DEALER") + wire.frame(b"", more=True) + wire.frame(b"%d" % i))
-        got = set()
+        got: set[bytes] = set()
         end = time.monotonic() + 10.0
         while len(got) < len(peers) and time.monotonic() < end:
             if sock.poll(50):

@@ -24,6 +24,7 @@ Roles:
 from __future__ import annotations
 
 import argparse
+import importlib
 import mmap
 import os
 import resource
@@ -63,14 +64,8 @@ def main(argv: List[str]) -> None:
         _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (args.nofile, hard))
 
-    if args.impl == "zmtp":
-        import zmtp as zmq
-
-        ctx: Any = zmq.Context(driver=args.driver)
-    else:
-        import zmq  # type: ignore[no-redef]
-
-        ctx = zmq.Context()
+    zmq: Any = importlib.import_module("zmtp" if args.impl == "zmtp" else "zmq")
+    ctx: Any = zmq.Context(driver=args.driver) if args.impl == "zmtp" else zmq.Context()
     sock = ctx.socket(getattr(zmq, args.type))
     sock.setsockopt(zmq.LINGER, 0)
     for text in args.opt:

@@ -61,9 +61,9 @@ RECV_SIZE = 1 << 18
 #: 8 KiB per turn).  Cheap bytes (large frames) keep whole RECV_SIZE reads.
 READ_BUDGET = 0.5e-3
 READ_MIN = 1 << 10
-#: Peers still in their handshake read in a turn only until the turn is this old (seconds); one of them
-#: always reads, the others wait for the next turn (see Stream._defer_handshake).
-HANDSHAKE_TURN_BUDGET = 2e-3
+#: Peers still in their handshake read in a turn until their reads have taken this long (seconds); the
+#: first always reads, the others wait for the next turn (see Stream._defer_handshake).
+HANDSHAKE_TURN_BUDGET = 10e-3
 #: How much we encode ahead before writing.
 WRITE_BATCH = 1 << 18
 #: Stop reading from a peer while this much of our output to it is waiting for the kernel.
@@ -192,28 +192,42 @@ class Stream(Handler):
         self._arm_timer()
 
     def _defer_handshake(self) -> bool:
-        """True to skip this read for now.  A peer still in its handshake reads after the turn's
-        established peers (a deferred call, run once the ready handlers are done), and only while the
-        turn is younger than HANDSHAKE_TURN_BUDGET: a READY of 1 MiB of tiny properties takes ~0.1 s to
-        parse, and forty of them completing in one turn stalled every established peer for seconds
-        (issue 9 row 9).  One handshake read per turn always happens, so handshakes still progress; the
-        selector reports a deferred stream again next turn (it is level-triggered)."""
+        """True to skip this read for now (issue 9 row 9: a READY of 1 MiB of tiny properties takes ~0.1 s
+        to parse, and forty of them completing in one turn stalled every established peer for seconds).
+
+        A peer still in its handshake reads after the turn's established peers (in a deferred call, run
+        once the ready handlers are done); not in a turn that woke an application (it then goes on at
+        once), but never two turns in a row; and only until the turn's handshake reads have taken
+        HANDSHAKE_TURN_BUDGET (the first one always runs).  So a good peer waits for at most one costly
+        handshake event, and handshakes still progress; the selector reports a deferred stream again
+        next turn (it is level-triggered)."""
         reactor = self.reactor
         if not self._handshake_read_due:
             self._handshake_read_due = True
-            reactor.call_soon(self.on_readable)
+            reactor.call_soon(self._handshake_read)
             return True
         self._handshake_read_due = False
-        started = reactor.turn_started
-        if reactor.handshake_turn == started and time.monotonic() - started > HANDSHAKE_TURN_BUDGET:
+        rations = reactor.handshakes
+        if rations is None:
+            rations = reactor.handshakes = _HandshakeRations()
+        turn = reactor.turns
+        if rations.turn != turn:
+            rations.turn = turn
+            rations.spent = 0.0
+        elif rations.spent > HANDSHAKE_TURN_BUDGET:
             return True
-        if reactor.pending_wakeups and reactor.handshake_yield_turn != reactor.turns - 1:
-            # this turn woke somebody (an established peer's message): let it end now; never two turns
-            # in a row, so handshakes still progress under steady traffic
-            reactor.handshake_yield_turn = reactor.turns
+        if reactor.pending_wakeups and rations.yielded != turn - 1:
+            rations.yielded = turn
             return True
-        reactor.handshake_turn = started
         return False
+
+    def _handshake_read(self) -> None:
+        """The deferred read of a handshaking peer (see _defer_handshake), timed against the turn's ration."""
+        started = time.monotonic()
+        self.on_readable()
+        rations = self.reactor.handshakes
+        if rations is not None:
+            rations.spent += time.monotonic() - started
 
     def _pace(self, n: int, took: float) -> None:
         """Size the next read so that decoding it takes about READ_BUDGET (see there)."""
@@ -483,6 +497,17 @@ class Stream(Handler):
             pass
         self.conn.message_sink = None
         self.owner.stream_closed(self)
+
+
+class _HandshakeRations:
+    """Per reactor: what this turn's handshake reads took, and the last turn they yielded in."""
+
+    __slots__ = ("turn", "spent", "yielded")
+
+    def __init__(self) -> None:
+        self.turn = -1
+        self.spent = 0.0
+        self.yielded = -2
 
 
 class _NoLock:
