@@ -22,7 +22,7 @@ import pytest
 import zmtp
 from zmtp import SocketType
 from zmtp.transport.raw import RawConnection
-from zmtp.transport.stream import HANDSHAKE_TURN_BUDGET, READ_BUDGET, READ_MIN, RECV_SIZE, Stream
+from zmtp.transport.stream import DATA_READ_BUDGET, HANDSHAKE_TURN_BUDGET, READ_BUDGET, READ_MIN, RECV_SIZE, Stream
 
 from . import wire
 
@@ -151,19 +151,44 @@ def test_read_size_follows_what_decoding_costs() -> None:
     ctx = zmtp.Context(driver="blocking")
     try:
         sock, st, peer = _one_stream(ctx, wire.GREETING)
+        b = READ_BUDGET
         with sock.core.lock:
             assert st._read_size == RECV_SIZE
-            st._pace(RECV_SIZE, 200 * READ_BUDGET)  # a read that took 200 budgets: read 1/200th next time
+            st._pace(RECV_SIZE, 200 * b, b)  # a read that took 200 budgets: read 1/200th next time
             assert st._read_size == max(READ_MIN, RECV_SIZE // 200)
-            st._pace(st._read_size, 1000 * READ_BUDGET)
+            st._pace(st._read_size, 1000 * b, b)
             assert st._read_size == READ_MIN  # never below the floor
-            st._pace(10, 0.0)
+            st._pace(10, 0.0, b)
             assert st._read_size == READ_MIN  # a short read says nothing about the cost: unchanged
             for _ in range(20):
-                st._pace(st._read_size, 0.0)  # cheap full reads: back up, doubling
+                st._pace(st._read_size, 0.0, b)  # cheap full reads: back up, doubling
             assert st._read_size == RECV_SIZE
-            st._pace(RECV_SIZE, READ_BUDGET / 2)
+            st._pace(RECV_SIZE, b / 2, b)
             assert st._read_size == RECV_SIZE  # within budget: unchanged
+            st._pace(RECV_SIZE, 2 * b, DATA_READ_BUDGET)
+            assert st._read_size == RECV_SIZE  # data alone is allowed more
+        peer.close()
+    finally:
+        ctx.destroy(linger=0)
+
+
+@pytest.mark.timeout(30)
+def test_command_reads_get_the_tight_budget() -> None:
+    """A read that produced events (commands: PINGs, subscriptions) is paced by READ_BUDGET; one that
+    only delivered data by DATA_READ_BUDGET."""
+    ctx = zmtp.Context(driver="blocking")
+    try:
+        sock, st, peer = _one_stream(ctx, wire.GREETING + wire.ready(b"DEALER"))
+        ctx.engine.spin(0.05)
+        budgets: List[float] = []
+        st._pace = lambda n, took, budget: budgets.append(budget)  # type: ignore[method-assign]
+        peer.sendall(wire.ping(b"x") * 10)
+        ctx.engine.spin(0.05)
+        peer.sendall(wire.frame(b"", more=True) + wire.frame(b"data"))
+        ctx.engine.spin(0.05)
+        assert budgets[:1] == [READ_BUDGET] and budgets[-1] == DATA_READ_BUDGET
+        while sock.poll(0):
+            sock.recv_multipart()
         peer.close()
     finally:
         ctx.destroy(linger=0)
@@ -218,10 +243,9 @@ def test_handshake_reads_are_charged_to_the_turn() -> None:
         with sock.core.lock:
             _new_turn(reactor)
             assert st._defer_handshake()  # queued
-            before = reactor.handshakes.spent if reactor.handshakes is not None else 0.0
-            st._handshake_read()  # the deferred call: reads the 5 bytes
+            st._handshake_read()  # the deferred call (a new turn: its ration starts at 0) reads the 5 bytes
             assert reactor.handshakes.turn == reactor.turns
-            assert reactor.handshakes.spent > before
+            assert reactor.handshakes.spent > 0.0
         peer.close()
     finally:
         ctx.destroy(linger=0)

@@ -56,11 +56,17 @@ from .tcp import apply_tcp_options
 #: How much one read takes from the kernel (the reactor's shared receive buffer is this large).
 RECV_SIZE = 1 << 18
 #: One read's decoding and dispatch should take about this long at most (seconds): a stream whose reads
-#: take longer reads less next time (down to READ_MIN bytes), so one peer's flood of small commands or
-#: messages cannot hold the reactor for long between other peers' turns (issue 9 row 4; libzmq reads
-#: 8 KiB per turn).  Cheap bytes (large frames) keep whole RECV_SIZE reads.
+#: take longer reads less next time (down to READ_MIN bytes), so one peer's flood of commands cannot hold
+#: the reactor for long between other peers' turns (issue 9 row 4: PINGs; libzmq reads 8 KiB per turn).
+#: Reads that carried only data get DATA_READ_BUDGET, about a whole RECV_SIZE read of tiny messages: the
+#: application wants those, and fewer, larger reads keep small-message throughput.  Cheap bytes (large
+#: frames) keep whole RECV_SIZE reads either way.
 READ_BUDGET = 0.5e-3
+DATA_READ_BUDGET = 4e-3
 READ_MIN = 1 << 10
+#: Pacing counts this thread's CPU time, not the wall clock: time spent waiting for the GIL while the
+#: application runs is not the cost of decoding.
+_thread_time = time.thread_time
 #: Peers still in their handshake read in a turn until their reads have taken this long (seconds); the
 #: first always reads, the others wait for the next turn (see Stream._defer_handshake).
 HANDSHAKE_TURN_BUDGET = 10e-3
@@ -162,6 +168,7 @@ class Stream(Handler):
             if view is not None:
                 view.release()
         started = time.monotonic()
+        cpu = _thread_time()
         try:
             if view is not None:
                 events = conn.buffer_received(n, started)
@@ -188,7 +195,7 @@ class Stream(Handler):
             self._stalled = True
             self._update_interest()
         if view is None:
-            self._pace(n, time.monotonic() - started)
+            self._pace(n, _thread_time() - cpu, READ_BUDGET if events else DATA_READ_BUDGET)
         self._arm_timer()
 
     def _defer_handshake(self) -> bool:
@@ -229,13 +236,13 @@ class Stream(Handler):
         if rations is not None:
             rations.spent += time.monotonic() - started
 
-    def _pace(self, n: int, took: float) -> None:
-        """Size the next read so that decoding it takes about READ_BUDGET (see there)."""
+    def _pace(self, n: int, took: float, budget: float) -> None:
+        """Size the next read so that decoding it takes about ``budget`` (see READ_BUDGET)."""
         size = self._read_size
-        if took > READ_BUDGET:
+        if took > budget:
             if size > READ_MIN:
-                self._read_size = max(READ_MIN, int(size * READ_BUDGET / took))
-        elif n == size and size < RECV_SIZE and took < READ_BUDGET / 4:
+                self._read_size = max(READ_MIN, int(size * budget / took))
+        elif n == size and size < RECV_SIZE and took < budget / 4:
             self._read_size = min(RECV_SIZE, size << 1)
 
     def _dispatch(self, events: List[ProtocolEvent]) -> bool:
