@@ -495,6 +495,148 @@ def raw_stream_send(zmq: Any, ctx: Any, p: Params) -> Params:
         c.close()
 
 
+# ------------------------------------------------------------------------------------------------ asyncio
+
+
+def _aio(zmq: Any) -> Any:
+    """The implementation's asyncio module (``zmq.asyncio`` or ``zmtp.asyncio``)."""
+    import importlib
+
+    return importlib.import_module(zmq.__name__ + ".asyncio")
+
+
+def athr_recv(zmq: Any, ctx: Any, p: Params, announce: Announce) -> Params:
+    """asyncio PULL: as ``thr_recv``, each ``recv`` awaited."""
+    import asyncio
+
+    async def main() -> Params:
+        actx = _aio(zmq).Context(ctx)  # shadows the worker's context
+        s = actx.socket(zmq.PULL)
+        s.setsockopt(zmq.LINGER, 0)
+        try:
+            announce({"endpoint": _bind(s, zmq, p["bind"])})
+            count: int = p["count"]
+            recv = s.recv
+            perf = time.perf_counter
+            await recv()
+            t0 = perf()
+            n = 1
+            deadline = t0 + p["max_seconds"]
+            while n < count:
+                fut = recv()
+                if not fut.done():
+                    # only a recv that has to wait pays for the guard: a lost wake-up (or lost messages)
+                    # then ends the run at the time cap instead of hanging it
+                    try:
+                        await asyncio.wait_for(fut, max(0.001, deadline - perf()))
+                    except asyncio.TimeoutError:
+                        break
+                else:
+                    fut.result()
+                n += 1
+                if not n & 255 and perf() > deadline:
+                    break
+            elapsed = perf() - t0
+            msgs = n - 1
+            return {
+                "msgs": n,
+                "elapsed_s": elapsed,
+                "msg_per_s": msgs / elapsed if elapsed > 0 else float("nan"),
+                "mb_per_s": msgs * p["size"] / elapsed / 1e6 if elapsed > 0 else float("nan"),
+                "truncated": n < count,
+            }
+        finally:
+            _close(s)
+
+    return asyncio.run(main())
+
+
+def athr_send(zmq: Any, ctx: Any, p: Params) -> Params:
+    """asyncio PUSH: ``count`` awaited sends; closed with a linger, so the worker's ``term()`` delivers
+    what is still queued once the loop is gone."""
+    import asyncio
+
+    async def main() -> Params:
+        actx = _aio(zmq).Context(ctx)
+        s = actx.socket(zmq.PUSH)
+        s.setsockopt(zmq.LINGER, SENDER_LINGER_MS)
+        try:
+            s.connect(p["endpoint"])
+            await asyncio.sleep(p.get("connect_wait", 0.2))
+            msg = b"x" * p["size"]
+            send = s.send
+            for _ in range(p["count"]):
+                await send(msg)
+            return {}
+        finally:
+            _close(s)
+
+    return asyncio.run(main())
+
+
+def alat_server(zmq: Any, ctx: Any, p: Params, announce: Announce) -> Params:
+    """asyncio REP: echo until an empty message arrives."""
+    import asyncio
+
+    async def main() -> Params:
+        actx = _aio(zmq).Context(ctx)
+        s = actx.socket(zmq.REP)
+        s.setsockopt(zmq.LINGER, 1000)
+        try:
+            announce({"endpoint": _bind(s, zmq, p["bind"])})
+            recv, send = s.recv, s.send
+            while True:
+                m = await recv()
+                await send(m)
+                if not m:
+                    break
+            await asyncio.sleep(0.05)  # the last reply out before the loop ends
+            return {}
+        finally:
+            _close(s)
+
+    return asyncio.run(main())
+
+
+def alat_client(zmq: Any, ctx: Any, p: Params) -> Params:
+    """asyncio REQ: time each awaited round trip (after ``warmup`` untimed ones)."""
+    import asyncio
+
+    async def main() -> Params:
+        actx = _aio(zmq).Context(ctx)
+        s = actx.socket(zmq.REQ)
+        s.setsockopt(zmq.LINGER, 1000)
+        try:
+            s.connect(p["endpoint"])
+            msg = b"x" * p["size"]
+            recv, send = s.recv, s.send
+            for _ in range(p["warmup"]):
+                await send(msg)
+                await recv()
+            clock = time.perf_counter_ns
+            samples: List[int] = []
+            append = samples.append
+            deadline = clock() + int(p["max_seconds"] * 1e9)
+            for _ in range(p["count"]):
+                t0 = clock()
+                await send(msg)
+                await recv()
+                t1 = clock()
+                append(t1 - t0)
+                if t1 > deadline:
+                    break
+            await send(b"")
+            await recv()
+            out = latency_summary(samples)
+            out["truncated"] = len(samples) < p["count"]
+            out["cpus"] = cpus_allowed()
+            return out
+        finally:
+            _close(s)
+
+    return asyncio.run(main())
+
+
 SERVER_ROLES: Dict[str, Callable[..., Params]] = {
     "thr_recv": thr_recv,
     "lat_server": lat_server,
@@ -503,6 +645,8 @@ SERVER_ROLES: Dict[str, Callable[..., Params]] = {
     "raw_bulk_recv": raw_bulk_recv,
     "raw_pong": raw_pong,
     "raw_stream_recv": raw_stream_recv,
+    "athr_recv": athr_recv,
+    "alat_server": alat_server,
 }
 
 CLIENT_ROLES: Dict[str, Callable[..., Params]] = {
@@ -513,6 +657,8 @@ CLIENT_ROLES: Dict[str, Callable[..., Params]] = {
     "raw_bulk_send": raw_bulk_send,
     "raw_ping": raw_ping,
     "raw_stream_send": raw_stream_send,
+    "athr_send": athr_send,
+    "alat_client": alat_client,
 }
 
 RAW_ROLES = {"raw_bulk_recv", "raw_pong", "raw_stream_recv", "raw_bulk_send", "raw_ping", "raw_stream_send"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from .constants import *  # noqa: F403
 from .constants import Errno, Event, Flag, PollEvent, SecurityMechanism, SocketOption, SocketType
 from .context import Context, ContextOption, SyncContext
+from .devices import FORWARDER, QUEUE, STREAMER, device  # zmq_device and zmtp.devices
 from .error import (
     Again,
     ContextTerminated,
@@ -53,4 +54,5 @@ __all__ = [
     "ZMQBaseError", "ZMQError", "Again", "ContextTerminated", "NotDone", "ZMQBindError", "ZMQVersionError",
     "strerror", "Errno", "Event", "Flag", "PollEvent", "SecurityMechanism", "SocketOption", "SocketType",
     "zmq_version", "zmq_version_info", "pyzmq_version", "has", "__version__",
+    "device", "QUEUE", "FORWARDER", "STREAMER",
 ]

@@ -39,6 +39,7 @@ from .transport.stream import Connecter, Listener, Stream
 from .zap import ZapBroker
 
 _POLLIN = int(PollEvent.POLLIN)
+_monotonic = time.monotonic
 _POLLOUT = int(PollEvent.POLLOUT)
 
 #: Socket types whose connecting side keeps one pipe across reconnects (libzmq: the session's pipe
@@ -53,7 +54,7 @@ _PERSISTENT_PIPES = frozenset(
 #: socket-local queue (REQ and REP must not: their recv moves their state machine).
 _BATCH_RECV = frozenset({SocketType.PULL, SocketType.SUB, SocketType.XSUB, SocketType.DEALER,
                          SocketType.ROUTER, SocketType.PAIR})
-_RECV_BATCH = 63
+_RECV_BATCH = 255
 #: A send is written straight from the application's thread when the application has waited (for a
 #: reply, a poll ...) since this stream's last direct write, or when that write is older than this many
 #: seconds; otherwise the application is streaming, and the reactor writes the burst in batches.
@@ -243,8 +244,15 @@ class SocketCore:
         return value
 
     def fileno(self) -> int:
-        """``Socket.FD``: see :class:`Signaler`."""
+        """``Socket.FD``: see :class:`Signaler`.  Not with the blocking driver, which moves nothing
+        between calls: its FD would never become readable by itself and the caller's loop would hang."""
         if self._signaler is None:
+            if not self.reactor.threaded:
+                raise ZMQError(
+                    Errno.ENOTSUP,
+                    "Socket.FD needs something that moves I/O between calls, and the blocking driver does "
+                    "not: use a threaded context (zmtp.Context(), the default) or zmtp.asyncio",
+                )
             self._signaler = Signaler()
             if self.events():
                 self._signaler.set()
@@ -351,12 +359,7 @@ class SocketCore:
         if msg is not None and self._batch_recv and not self.options.conflate:
             # Take what else is ready under this one lock acquisition: later recv() calls are then a
             # deque pop (stateless patterns only; see _BATCH_RECV).
-            queue = self.recv_queue
-            for _ in range(_RECV_BATCH):
-                more = pattern.recv()
-                if more is None:
-                    break
-                queue.append(more)
+            pattern.recv_many(self.recv_queue, _RECV_BATCH)
         return msg
 
     def events(self) -> int:
@@ -530,20 +533,37 @@ class SocketCore:
             sink(int(event), value, endpoint, reason)
 
     def _pipe_outbound(self, pipe: Pipe) -> None:
-        """A pipe's outbound queue became non-empty: get its stream writing."""
+        """A pipe's outbound queue became non-empty, or reached a batch boundary: get its stream
+        writing.
+
+        Request/reply traffic (the application waited since this stream's last direct write, or that
+        write is old) is written at once, for latency.  A stream of sends is written in batches by the
+        sending thread itself: every FLUSH_BATCH messages (the pipe calls us again), and when the
+        sender next waits or within the reactor's DEFER_DELAY for the rest; no other thread is woken
+        for it (with the GIL, a second thread encoding adds hand-overs, not parallelism).
+        """
         stream: Any = pipe.data
-        if stream is None or stream.flush_scheduled or stream.pipe is not pipe:
+        if stream is None or stream.pipe is not pipe:
             return
         reactor = self.reactor
-        if reactor.threaded and not reactor.dispatching:
-            # Request/reply traffic (the application waits between sends) is written at once, for
-            # latency; a stream of sends is left to the reactor, which writes what piled up in one
-            # syscall, in the I/O thread while the application goes on queueing.
+        # the application is busy sending: the I/O thread keeps away (see Reactor._idle_delay)
+        reactor.app_active_at = _monotonic()
+        if reactor.dispatching:
+            stream.flush()
+            return
+        if len(pipe.outbound) > 1:
+            stream.flush()  # a batch boundary of a streaming sender
+            if stream.flush_scheduled:
+                reactor.postpone_deferred()
+            return
+        if stream.flush_scheduled:
+            return
+        if reactor.threaded:
             now = time.perf_counter()
             epoch = reactor.wait_epoch
             if epoch == stream.wait_epoch and now - stream.last_direct_flush < _DIRECT_WRITE_AGE:
                 stream.flush_scheduled = True
-                reactor.call_soon(partial(_scheduled_flush, stream))
+                reactor.defer(partial(_scheduled_flush, stream))
                 return
             stream.wait_epoch = epoch
             stream.last_direct_flush = now

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from .context import Context
 
 _DONTWAIT = int(Flag.DONTWAIT)
+_monotonic = time.monotonic
 _SNDMORE = int(Flag.SNDMORE)
 _POLLIN = int(PollEvent.POLLIN)
 
@@ -151,7 +152,7 @@ class Socket(Generic[_ReturnT_co]):
             context = ctx_or_socket
             if context.closed:
                 raise ZMQError(Errno.ETERM)
-            core = context.engine.socket(socket_type)
+            core = self._new_core(context, socket_type)
             _CORES[id(core)] = core
         d["context"] = context
         d["_core"] = core
@@ -159,6 +160,8 @@ class Socket(Generic[_ReturnT_co]):
         d["_blocking"] = not core.reactor.threaded
         #: Draft (thread-safe) socket types: single-part messages with routing ids and groups.
         d["_single"] = core.pattern.thread_safe
+        #: send()'s shortcut applies (a classic socket type on the threaded driver)
+        d["_fast"] = not d["_single"] and not d["_blocking"]
         d["_type_name"] = core.type_name
         d["type"] = core.socket_type
         if not shadow:
@@ -170,6 +173,10 @@ class Socket(Generic[_ReturnT_co]):
                     self.set(opt, value)
                 except ZMQError:
                     pass
+
+    def _new_core(self, context: Context[Any], socket_type: int) -> SocketCore:
+        """The core for a new socket (zmtp.asyncio puts its cores on the event loop's reactor)."""
+        return context.engine.socket(socket_type)
 
     # -- attribute options (sock.linger = 0), as pyzmq's AttributeSetter --------------------
     def __setattr__(self, key: str, value: Any) -> None:
@@ -461,6 +468,18 @@ class Socket(Generic[_ReturnT_co]):
         Again at once with ``DONTWAIT``.  ``copy=False, track=True`` returns a MessageTracker.
         """
         core = self._core
+        if not flags and type(data) is bytes and self._fast and not core.send_parts:
+            # the common case in few steps: one bytes frame, no flags, threaded driver
+            msg: List[Any] = [data]
+            with core.lock:
+                if core.closed:
+                    raise ZMQError(Errno.ENOTSOCK)
+                if core.pattern.send(msg):
+                    return None
+                if core.terminated():
+                    raise ContextTerminated()
+                self._wait(lambda: core.pattern.send(msg), core.options.sndtimeo)
+            return None
         if self._single:
             self._send_single(data, flags, copy, routing_id, group)
             return None
@@ -489,7 +508,7 @@ class Socket(Generic[_ReturnT_co]):
             return tracker
         if parts:
             parts.append(data)
-            msg: List[Any] = parts
+            msg = parts
             core.send_parts = []
         else:
             msg = [data]
@@ -685,8 +704,10 @@ class Socket(Generic[_ReturnT_co]):
         with core.lock:
             if core.closed:
                 raise ZMQError(Errno.ENOTSOCK)
+            reactor = core.reactor
+            reactor.app_active_at = _monotonic()
             if self._blocking:
-                core.reactor.turn_if_idle()
+                reactor.turn_if_idle()
             msg = core.recv()
             if msg is not None:
                 return msg
@@ -723,6 +744,17 @@ class Socket(Generic[_ReturnT_co]):
         ``copy=False``.  RCVMORE says whether more frames of this message follow.  Waits up to
         RCVTIMEO (then Again); ``DONTWAIT`` raises Again at once."""
         core = self._core
+        queue = core.recv_queue
+        if queue and copy and not core.recv_rest:
+            # the common case: a message taken earlier in a batch, read without the lock
+            msg = queue.popleft()
+            frame = msg[0]
+            if len(msg) > 1:
+                core.recv_rest = msg[1:]
+                core.rcvmore = True
+            else:
+                core.rcvmore = False
+            return frame if type(frame) is bytes else bytes(frame)
         if core.closed:
             raise ZMQError(Errno.ENOTSOCK)
         if self._single:

@@ -151,7 +151,7 @@ class Stream(Handler):
         view = conn.receive_buffer()
         try:
             if view is not None:
-                # the rest of a large frame: straight into its own buffer
+                # the rest of a large frame: straight into the decoder's (reused) chunk
                 n = self.sock.recv_into(view)
             else:
                 # recv_into one reusable buffer: sock.recv(256 KiB) would allocate (and map) a fresh
@@ -308,7 +308,7 @@ class Stream(Handler):
         self.pipe = pipe
         pipe.zmtp_version = event.version[1]
         pipe.data = self
-        self.conn.message_sink = pipe.deliver
+        self.conn.set_message_sinks(pipe.deliver, pipe.deliver_many)
         self.owner.transport_event(Event.HANDSHAKE_SUCCEEDED, self.endpoint, 0)
         return True
 
@@ -502,7 +502,7 @@ class Stream(Handler):
             self.sock.close()
         except OSError:
             pass
-        self.conn.message_sink = None
+        self.conn.set_message_sinks(None)
         self.owner.stream_closed(self)
 
 
