@@ -182,9 +182,9 @@ def test_command_reads_get_the_tight_budget() -> None:
         ctx.engine.spin(0.05)
         budgets: List[float] = []
         st._pace = lambda n, took, budget: budgets.append(budget)  # type: ignore[method-assign]
-        peer.sendall(wire.ping(b"x") * 10)
+        peer.sendall(wire.ping(b"x") * 200)  # (reads under READ_MIN are too cheap to be paced)
         ctx.engine.spin(0.05)
-        peer.sendall(wire.frame(b"", more=True) + wire.frame(b"data"))
+        peer.sendall(wire.frame(b"", more=True) + wire.frame(b"data" * 1000))
         ctx.engine.spin(0.05)
         assert budgets[:1] == [READ_BUDGET] and budgets[-1] == DATA_READ_BUDGET
         while sock.poll(0):

@@ -168,7 +168,7 @@ class Stream(Handler):
             if view is not None:
                 view.release()
         started = time.monotonic()
-        cpu = _thread_time()
+        cpu = _thread_time() if n >= READ_MIN else 0.0  # (a small read is cheap: no clock for it)
         try:
             if view is not None:
                 events = conn.buffer_received(n, started)
@@ -194,7 +194,7 @@ class Stream(Handler):
             # reading it until the kernel takes our output again (libzmq's engine does the same)
             self._stalled = True
             self._update_interest()
-        if view is None:
+        if view is None and n >= READ_MIN:
             self._pace(n, _thread_time() - cpu, READ_BUDGET if events else DATA_READ_BUDGET)
         self._arm_timer()
 
