@@ -34,6 +34,32 @@ def _bind(sock: Any, zmq: Any, addr: str) -> str:
     return _endpoint(sock, zmq)
 
 
+#: CURVE keys for the ``curve`` workload (libzmq's test keys; the workload measures cost, not secrecy).
+CURVE_SERVER_PUBLIC = b"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+CURVE_SERVER_SECRET = b"JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
+CURVE_CLIENT_PUBLIC = b"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+CURVE_CLIENT_SECRET = b"D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"
+
+
+def _secure(zmq: Any, sock: Any, p: Params, server: bool) -> None:
+    """With ``p["curve"]``: make ``sock`` a CURVE server or client; zmtp first selects the crypto
+    backend named by ``p["curve_backend"]`` (pyzmq has libsodium inside libzmq and ignores it)."""
+    if not p.get("curve"):
+        return
+    backend = p.get("curve_backend")
+    if backend and getattr(zmq, "__name__", "") == "zmtp":
+        import zmtp.crypto
+
+        zmtp.crypto.use_backend(backend)
+    if server:
+        sock.setsockopt(zmq.CURVE_SERVER, 1)
+        sock.setsockopt(zmq.CURVE_SECRETKEY, CURVE_SERVER_SECRET)
+    else:
+        sock.setsockopt(zmq.CURVE_SERVERKEY, CURVE_SERVER_PUBLIC)
+        sock.setsockopt(zmq.CURVE_PUBLICKEY, CURVE_CLIENT_PUBLIC)
+        sock.setsockopt(zmq.CURVE_SECRETKEY, CURVE_CLIENT_SECRET)
+
+
 def _close(*socks: Any) -> None:
     for s in socks:
         try:
@@ -49,6 +75,7 @@ def thr_recv(zmq: Any, ctx: Any, p: Params, announce: Announce) -> Params:
     """PULL: receive ``count`` messages, time first to last (stops early after ``max_seconds``)."""
     s = ctx.socket(zmq.PULL)
     s.setsockopt(zmq.LINGER, 0)
+    _secure(zmq, s, p, server=True)
     try:
         announce({"endpoint": _bind(s, zmq, p["bind"])})
         count: int = p["count"]
@@ -83,6 +110,7 @@ def thr_send(zmq: Any, ctx: Any, p: Params) -> Params:
     """PUSH: send ``count`` messages of ``size`` bytes as fast as possible."""
     s = ctx.socket(zmq.PUSH)
     s.setsockopt(zmq.LINGER, SENDER_LINGER_MS)
+    _secure(zmq, s, p, server=False)
     try:
         s.connect(p["endpoint"])
         # Let the connection come up before queueing: the receiver times from its first message anyway, and
@@ -104,6 +132,7 @@ def lat_server(zmq: Any, ctx: Any, p: Params, announce: Announce) -> Params:
     """REP: echo until an empty message arrives."""
     s = ctx.socket(zmq.REP)
     s.setsockopt(zmq.LINGER, 1000)
+    _secure(zmq, s, p, server=True)
     try:
         announce({"endpoint": _bind(s, zmq, p["bind"])})
         recv, send = s.recv, s.send
@@ -121,6 +150,7 @@ def lat_client(zmq: Any, ctx: Any, p: Params) -> Params:
     """REQ: time each round trip with perf_counter_ns (after ``warmup`` untimed ones)."""
     s = ctx.socket(zmq.REQ)
     s.setsockopt(zmq.LINGER, 1000)
+    _secure(zmq, s, p, server=False)
     try:
         s.connect(p["endpoint"])
         msg = b"x" * p["size"]
@@ -148,6 +178,62 @@ def lat_client(zmq: Any, ctx: Any, p: Params) -> Params:
         return out
     finally:
         _close(s)
+
+
+# ------------------------------------------------------------------------------------------ CURVE handshake
+
+
+def curve_hs_server(zmq: Any, ctx: Any, p: Params, announce: Announce) -> Params:
+    """ROUTER, CURVE server: answer every message until an empty one arrives."""
+    s = ctx.socket(zmq.ROUTER)
+    s.setsockopt(zmq.LINGER, 0)
+    _secure(zmq, s, dict(p, curve=True), server=True)
+    try:
+        announce({"endpoint": _bind(s, zmq, p["bind"])})
+        while True:
+            ident, body = s.recv_multipart()
+            s.send_multipart([ident, body])
+            if not body:
+                break
+        return {}
+    finally:
+        _close(s)
+
+
+def curve_hs_client(zmq: Any, ctx: Any, p: Params) -> Params:
+    """``count`` fresh DEALERs one after another: each connects, sends, and gets its echo; the time from
+    connect to the echo is one CURVE connection set-up (TCP connect, greeting, HELLO ... READY, one
+    round trip)."""
+    samples: List[int] = []
+    clock = time.perf_counter_ns
+    deadline = clock() + int(p["max_seconds"] * 1e9)
+    for i in range(p["count"]):
+        s = ctx.socket(zmq.DEALER)
+        s.setsockopt(zmq.LINGER, 0)
+        _secure(zmq, s, dict(p, curve=True), server=False)
+        try:
+            t0 = clock()
+            s.connect(p["endpoint"])
+            s.send(b"x")
+            s.recv()
+            t1 = clock()
+            if i >= 2:  # the first ones also warm up imports and caches
+                samples.append(t1 - t0)
+        finally:
+            s.close()
+        if t1 > deadline and len(samples) >= 3:
+            break
+    last = ctx.socket(zmq.DEALER)
+    last.setsockopt(zmq.LINGER, 1000)
+    _secure(zmq, last, dict(p, curve=True), server=False)
+    last.connect(p["endpoint"])
+    last.send(b"")
+    last.recv()
+    last.close()
+    out = latency_summary(samples)
+    out["ms"] = out["median_us"] / 1000.0
+    out["handshakes"] = len(samples)
+    return out
 
 
 # ----------------------------------------------------------------------------------------------- PUB/SUB
@@ -647,6 +733,7 @@ SERVER_ROLES: Dict[str, Callable[..., Params]] = {
     "raw_stream_recv": raw_stream_recv,
     "athr_recv": athr_recv,
     "alat_server": alat_server,
+    "curve_hs_server": curve_hs_server,
 }
 
 CLIENT_ROLES: Dict[str, Callable[..., Params]] = {
@@ -659,6 +746,7 @@ CLIENT_ROLES: Dict[str, Callable[..., Params]] = {
     "raw_stream_send": raw_stream_send,
     "athr_send": athr_send,
     "alat_client": alat_client,
+    "curve_hs_client": curve_hs_client,
 }
 
 RAW_ROLES = {"raw_bulk_recv", "raw_pong", "raw_stream_recv", "raw_bulk_send", "raw_ping", "raw_stream_send"}

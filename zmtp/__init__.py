@@ -24,6 +24,7 @@ from .message import Frame, Message, MessageTracker
 from .poll import Poller, select
 from .proxy import proxy, proxy_steerable
 from .socket import Socket, SyncSocket
+from .utils.curve import curve_keypair, curve_public
 
 __version__ = "0.1.0"
 #: The libzmq version we behave like (pyzmq's ``zmq.zmq_version()``).
@@ -44,8 +45,10 @@ def pyzmq_version() -> str:
 
 
 def has(capability: str) -> bool:
-    """Which optional features exist (pyzmq's ``zmq.has``)."""
-    return capability in {"ipc", "draft"}
+    """Which optional features exist (pyzmq's ``zmq.has``): ipc, draft, curve (pure Python or a faster crypto
+    backend, :mod:`zmtp.crypto`) and plain.  libzmq's ``zmq_has`` knows no "plain" (pyzmq answers
+    False although every libzmq has PLAIN); zmtp answers True."""
+    return capability in {"ipc", "draft", "curve", "plain"}
 
 
 __all__ = [
@@ -55,4 +58,5 @@ __all__ = [
     "strerror", "Errno", "Event", "Flag", "PollEvent", "SecurityMechanism", "SocketOption", "SocketType",
     "zmq_version", "zmq_version_info", "pyzmq_version", "has", "__version__",
     "device", "QUEUE", "FORWARDER", "STREAMER",
+    "curve_keypair", "curve_public",
 ]

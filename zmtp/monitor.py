@@ -41,20 +41,28 @@ def start_monitor(sock: Socket[Any], addr: str, events: int) -> None:
         pair_core.pattern.send(msg)  # same context lock; dropped if the reader lags (DONTWAIT)
 
     core.monitor = sink
+    core.monitor_stop = lambda: _stop_locked(core)
     _MONITORS[id(core)] = (pair, sink)
 
 
 def stop_monitor(core: SocketCore) -> None:
     """Stop monitoring ``core``: MONITOR_STOPPED is the last event, then the PAIR closes."""
+    with core.lock:
+        _stop_locked(core)
+
+
+def _stop_locked(core: SocketCore) -> None:
+    """stop_monitor with the lock held (also what closing the monitored socket does, as libzmq stops a
+    socket's monitor when the socket closes)."""
     entry = _MONITORS.pop(id(core), None)
+    core.monitor_stop = None
     if entry is None:
         return
     pair, sink = entry
-    with core.lock:
-        if core.monitor is sink:
-            sink(int(Event.MONITOR_STOPPED), 0, "", "")
-            core.monitor = None
-    pair.close()
+    if core.monitor is sink:
+        sink(int(Event.MONITOR_STOPPED), 0, "", "")
+        core.monitor = None
+    pair.core.close(0)
 
 
 __all__ = ["start_monitor", "stop_monitor"]

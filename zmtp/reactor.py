@@ -499,14 +499,21 @@ class Reactor:
             self.run_pending()
 
     # -- waiting --------------------------------------------------------------------------------
-    def wait(self, done: Callable[[], bool], deadline: Optional[float], watch: Iterable[Watchable] = ()) -> bool:
+    def wait(
+        self,
+        done: Callable[[], bool],
+        deadline: Optional[float],
+        watch: Iterable[Watchable] = (),
+        checked: bool = False,
+    ) -> bool:
         """The one wait loop: return True once ``done()`` holds, False when ``deadline`` passes.
 
         Called with the lock held.  ``done`` may raise (ContextTerminated, ENOTSOCK): the exception
         propagates after leadership is handed on.  ``watch`` lists the socket cores whose signals should
-        wake this thread while it follows another leader.
+        wake this thread while it follows another leader.  ``checked``: the caller has just found
+        ``done()`` false under the lock (it is not asked again before anything can have changed).
         """
-        if done():
+        if not checked and done():
             return True
         self.wait_epoch += 1
         me = threading.get_ident()
@@ -555,11 +562,11 @@ class Reactor:
                 self.followers[0].notify()
 
     def _lead(self, me: int, done: Callable[[], bool], deadline: Optional[float]) -> bool:
+        """Run the loop until ``done()`` (which was false when we took the lead: nothing changes while
+        we hold the lock, so it is asked again only after each turn)."""
         self.leader = me
         try:
             while True:
-                if done():
-                    return True
                 if deadline is None:
                     timeout = None
                 else:
@@ -570,6 +577,8 @@ class Reactor:
                     # the context is gone: nothing will ever move again
                     return done()
                 self.run_once(timeout)
+                if done():
+                    return True
         finally:
             self.leader = _NOBODY
             self._released()

@@ -438,18 +438,19 @@ class Socket(Generic[_ReturnT_co]):
 
     # -- waiting ---------------------------------------------------------------------------------
     def _wait(self, done: Callable[[], bool], timeo: int) -> None:
-        """Wait (lock held) until ``done()``; Again after ``timeo`` ms (-1: forever)."""
+        """Wait (lock held) until ``done()``, which the caller has just found false; Again after
+        ``timeo`` ms (-1: forever)."""
         core = self._core
         deadline = None if timeo < 0 else time.monotonic() + timeo / 1000.0
 
         def check() -> bool:
-            if core.terminated():
+            if core.closed or core.terminated():
+                if core.closed:
+                    raise ZMQError(Errno.ENOTSOCK)
                 raise ContextTerminated()
-            if core.closed:
-                raise ZMQError(Errno.ENOTSOCK)
             return done()
 
-        if not core.reactor.wait(check, deadline, (core,)):
+        if not core.reactor.wait(check, deadline, (core,), checked=True):
             raise Again()
 
     # -- sending ---------------------------------------------------------------------------------

@@ -216,7 +216,13 @@ class LoopReactor(Reactor):
         """The loop moves the I/O: nothing to do here."""
 
     # -- waiting (sync shadows of async sockets, term) ------------------------------------------------
-    def wait(self, done: Callable[[], bool], deadline: Optional[float], watch: Iterable[Watchable] = ()) -> bool:
+    def wait(
+        self,
+        done: Callable[[], bool],
+        deadline: Optional[float],
+        watch: Iterable[Watchable] = (),
+        checked: bool = False,
+    ) -> bool:
         """As :meth:`Reactor.wait`: in the loop's thread (or when no loop runs) this thread drives the
         reactor's own selector; in another thread while the loop runs, it follows the loop."""
         loop = self.loop

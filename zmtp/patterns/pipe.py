@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Deque, List, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Callable, Deque, Dict, List, NamedTuple, Optional, Union
 
 if TYPE_CHECKING:
     from .base import Pattern
@@ -83,7 +83,7 @@ class Pipe:
     __slots__ = (
         "outbound", "inbound", "sndhwm", "rcvhwm", "routing_id", "peer_identity", "peer_socket_type",
         "pattern", "on_outbound", "on_inbound_space", "on_drained", "active", "closed", "zmtp_version",
-        "data", "server_routing_id", "subscribe_to_all", "inbound_filter",
+        "data", "server_routing_id", "subscribe_to_all", "inbound_filter", "metadata",
     )
 
     def __init__(
@@ -130,6 +130,10 @@ class Pipe:
         #: Set by a pattern that must see each message as it arrives (DISH: a malformed message
         #: drops the peer at once, as libzmq's session does).  Returns False to refuse the message.
         self.inbound_filter: Optional[Callable[[Pipe, Message], bool]] = None
+        #: The connection's message properties (``zmq_msg_gets``: Peer-Address, Socket-Type, Identity,
+        #: User-Id, READY and ZAP properties; names lower-cased), set by the transport at the handshake.
+        #: None where libzmq has none (inproc).
+        self.metadata: Optional[Dict[str, bytes]] = None
 
     # -- pattern side ---------------------------------------------------------------------------
     def writable(self) -> bool:
@@ -154,6 +158,9 @@ class Pipe:
         if not inbound:
             return None
         msg = inbound.popleft()
+        pattern = self.pattern
+        if pattern is not None:
+            pattern.last_in = self  # whose message this is (its connection's metadata, Frame.get)
         # Resume a stopped reader at the low-water mark, not at every message under RCVHWM, so the
         # transport toggles its read interest once per half-queue (libzmq's lwm, src/pipe.cpp).
         if len(inbound) == self.rcvhwm >> 1 and self.on_inbound_space is not None:

@@ -266,6 +266,9 @@ class Stream(Handler):
                 self.owner.authenticate(self, event)  # type: ignore[arg-type]
             elif kind is ConnectionClosed or kind is ErrorReceived:
                 reason = getattr(event, "reason", "") or "peer closed the connection"
+                if kind is ErrorReceived and self.pipe is None and _is_zap_status(reason):
+                    # the server's ZAP handler refused us (libzmq mechanism_base_t::handle_error_reason)
+                    self.owner.transport_event(Event.HANDSHAKE_FAILED_AUTH, self.endpoint, int(reason))
                 self.close(ConnectionResetError(reason))
                 return False
             if self.closed:
@@ -448,15 +451,22 @@ class Stream(Handler):
 
     # -- time ----------------------------------------------------------------------------------
     def _arm_timer(self) -> None:
+        """Make sure a timer fires by the connection's next deadline.
+
+        A timer already armed for that time or earlier is kept: when it fires it asks the connection
+        again and re-arms.  (With heartbeats every read moves the deadlines later; re-arming on each
+        read would push a timer into the heap per message batch.)
+        """
         deadline = self.conn.next_deadline()
-        if deadline == self._timer_at:
+        if deadline is None:
+            return
+        at = self._timer_at
+        if at is not None and at <= deadline:
             return
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
         self._timer_at = deadline
-        if deadline is not None:
-            self._timer = self.reactor.call_at(deadline, self._on_timer)
+        self._timer = self.reactor.call_at(deadline, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -515,6 +525,12 @@ class _HandshakeRations:
         self.turn = -1
         self.spent = 0.0
         self.yielded = -2
+
+
+def _is_zap_status(reason: str) -> bool:
+    """An ERROR reason that is a ZAP status code: "300", "400" or "500" (RFC 27; libzmq reports those
+    as HANDSHAKE_FAILED_AUTH with the code, and nothing for other reasons)."""
+    return len(reason) == 3 and reason[0] in "345" and reason[1:] == "00"
 
 
 class _NoLock:
