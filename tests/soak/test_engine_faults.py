@@ -287,7 +287,8 @@ def test_huge_body_is_gathered_as_it_arrives_not_joined_at_the_end() -> None:
 
     size = HUGE_BODY + 3 * BODY_CHUNK + 123
     payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
-    for via_buffer in (True, False):
+    # (into the offered chunk: whole chunks, or short reads; plain reads: large pieces, or small ones)
+    for via_buffer, piece in ((True, BODY_CHUNK), (True, 40_000), (False, BODY_CHUNK), (False, 40_000)):
         conn = Connection("PULL")
         conn.receive_data(wire.GREETING + wire.ready(b"PUSH"))
         got: List[Any] = []
@@ -297,12 +298,12 @@ def test_huge_body_is_gathered_as_it_arrives_not_joined_at_the_end() -> None:
         while pos < size:
             view = conn.receive_buffer() if via_buffer else None
             if view is not None:
-                n = min(len(view), size - pos)
+                n = min(len(view), piece, size - pos)
                 view[:n] = payload[pos : pos + n]
                 view.release()
                 conn.buffer_received(n)
             else:
-                n = min(BODY_CHUNK, size - pos)
+                n = min(piece, size - pos)
                 conn.receive_data(payload[pos : pos + n])
             pos += n
             body = conn._decoder._body

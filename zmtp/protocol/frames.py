@@ -228,7 +228,7 @@ class FrameDecoder:
                 self._spare.append(chunk)
         self._body_pos += n
         if self._body_size >= HUGE_BODY:
-            self._gather(chunks)
+            self._gather()
         if self._body_pos < self._body_size:
             return []
         out: List[Decoded] = []
@@ -254,8 +254,10 @@ class FrameDecoder:
         self._body_size = size
         self._body_flags = flags
 
-    def _gather(self, chunks: List[Any]) -> None:
+    def _gather(self) -> None:
         """A huge body (see HUGE_BODY): append what arrived to the first chunk, a growing bytearray."""
+        chunks: Optional[List[Any]] = self._body
+        assert chunks is not None
         head = chunks[0]
         if type(head) is not bytearray:
             head = chunks[0] = bytearray(head)
@@ -270,10 +272,11 @@ class FrameDecoder:
         del chunks[1:]
 
     def _finish_body(self, out: List[Decoded]) -> None:
+        if self._body_size >= HUGE_BODY:
+            self._gather()  # handed over as the bytearray it was gathered into
         chunks: Optional[List[Any]] = self._body
         assert chunks is not None
-        if type(chunks[0]) is bytearray:
-            self._gather(chunks)  # a huge body: handed over as the bytearray it was gathered into
+        if self._body_size >= HUGE_BODY:
             body: Frame = chunks[0]
         else:
             body = bytes(chunks[0]) if len(chunks) == 1 else b"".join(chunks)
@@ -318,7 +321,7 @@ class FrameDecoder:
             self._add_piece(memoryview(data)[:take])
         self._body_pos += take
         if self._body_size >= HUGE_BODY:
-            self._gather(chunks)
+            self._gather()
         if self._body_pos < self._body_size:
             return b""
         self._finish_body(out)
