@@ -143,6 +143,8 @@ class Victim:
         line = self.proc.stdout.readline().decode() if ready else ""
         if not line.startswith("READY "):
             self.kill()
+            if self._own_counters:
+                self.counters.close()
             raise RuntimeError(f"victim did not start: {self.cmd} -> {line!r}")
         self.endpoint = line.split()[1]
         return self
