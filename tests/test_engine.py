@@ -182,6 +182,64 @@ def test_streaming_sender_to_libzmq_beyond_hwm(size: int) -> None:
         pctx.destroy(linger=0)
 
 
+@pytest.mark.parametrize("mechanism", ["null", "curve"])
+def test_publisher_fan_out_reaches_every_kind_of_subscriber(mechanism: str) -> None:
+    """A message for several subscribers is encoded once and that wire form shared (EncodedMessage):
+    libzmq subscribers, zmtp subscribers over tcp and over inproc must all get every message, multipart
+    and single, small and past the encode-once limit; a CURVE link seals each frame itself."""
+    ctx = zmtp.Context()
+    pctx = zmq.Context()
+    try:
+        pub = ctx.socket(zmtp.PUB)
+        pub.sndhwm = 0
+        subs: List[Any] = []
+        if mechanism == "curve":
+            server_public, server_secret = zmtp.curve_keypair()
+            pub.curve_server = True
+            pub.curve_secretkey = server_secret
+        pub.bind(LOCAL)
+        tcp = _ep(pub)
+        pub.bind("inproc://fanout-" + mechanism)
+        for make, addr in ((ctx.socket, tcp), (pctx.socket, tcp), (ctx.socket, tcp),
+                           (ctx.socket, "inproc://fanout-" + mechanism)):
+            sub = make(zmtp.SUB)
+            sub.rcvhwm = 0
+            sub.rcvtimeo = 10000
+            if mechanism == "curve" and addr.startswith("tcp"):
+                public, secret = zmtp.curve_keypair()
+                sub.curve_serverkey = server_public
+                sub.curve_publickey = public
+                sub.curve_secretkey = secret
+            sub.subscribe(b"")
+            sub.connect(addr)
+            subs.append(sub)
+        # every subscriber's subscription has arrived once a message reaches all of them
+        deadline = time.monotonic() + 10
+        ready = [False] * len(subs)
+        while not all(ready) and time.monotonic() < deadline:
+            pub.send(b"hello")
+            for i, sub in enumerate(subs):
+                if sub.poll(20):
+                    while sub.poll(0):
+                        sub.recv()
+                    ready[i] = True
+        assert all(ready)
+        messages = [[b"m%d" % i] if i % 3 else [b"t", b"x" * (i * 700), b"end%d" % i] for i in range(200)]
+        messages.append([b"big", b"y" * (1 << 17)])  # past the encode-once limit
+        for msg in messages:
+            pub.send_multipart(msg)
+        for sub in subs:
+            got = []
+            while len(got) < len(messages):
+                frames = sub.recv_multipart()
+                if frames != [b"hello"]:
+                    got.append(frames)
+            assert got == messages
+    finally:
+        ctx.destroy(linger=0)
+        pctx.destroy(linger=0)
+
+
 # -- lifetimes ------------------------------------------------------------------------------------
 
 

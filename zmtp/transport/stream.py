@@ -47,6 +47,7 @@ from ..protocol import (
 from ..protocol import (
     Event as ProtocolEvent,
 )
+from ..protocol.frames import EncodedMessage
 from ..reactor import READ, WRITE, Handler, Reactor, Timer
 from .endpoint import format_ipc, format_tcp, ipc_path, resolve, split_host_port, tcp_bind_addresses
 from .owner import Owner
@@ -417,7 +418,7 @@ class Stream(Handler):
         conn = self.conn
         while outbound:
             conn.send_messages(outbound, WRITE_BATCH)
-            if not outbound or type(outbound[0]) is list:
+            if not outbound or type(outbound[0]) is list or type(outbound[0]) is EncodedMessage:
                 break  # all taken, or a batch's worth is encoded
             item = outbound.popleft()
             if isinstance(item, SubscriptionChange):
