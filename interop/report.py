@@ -7,8 +7,8 @@ import shutil
 import time
 from typing import Dict, List, Optional, Sequence, TextIO, Tuple
 
+from .matrix import ALL_PATTERNS as PATTERNS
 from .matrix import FAIL, NA, PASS, UNAVAILABLE, Cell, Env, Result
-from .scenarios import PATTERNS
 
 SYMBOL = {PASS: "✓", FAIL: "✗", NA: "·", UNAVAILABLE: "?"}
 BINDER_ABBR = {"zmtp": "z", "peer": "p"}
@@ -16,6 +16,7 @@ LEGEND = ("✓ pass  ✗ fail  · n/a  ? unavailable  |  z = zmtp binds, p = pee
           "A = first-named socket (the single one in fan-out checks), B = second")
 
 ColKey = Tuple[str, str, str, str]  # mechanism, transport, revision, binder
+NAME_W = max(len(p.name) for p in PATTERNS)
 RowKey = Tuple[str, str]  # pattern, zmtp role
 
 
@@ -31,7 +32,7 @@ def _row_label(pattern: str, role: str) -> str:
     pat = next(p for p in PATTERNS if p.name == pattern)
     t = pat.role_type(role)
     same = pat.a == pat.b
-    return f"{pattern:<14} zmtp={t}" + (f"({role})" if same and not pat.symmetric else "")
+    return f"{pattern:<{NAME_W}} zmtp={t}" + (f"({role})" if same and not pat.symmetric else "")
 
 
 def _layout(results: Sequence[Result]) -> Tuple[List[str], List[ColKey], List[RowKey]]:
@@ -257,7 +258,7 @@ class Progress:
             secs = sum(x.seconds for x in row)
             counts_text = ", ".join(f"{v} {k}" for k, v in n.items() if v)
             pattern = next(p for p in PATTERNS if p.name == key[1])
-            self.stream.write(f"[{self.done:4d}/{self.total} {elapsed:5.0f}s] {key[0]:<14} {key[1]:<14} "
+            self.stream.write(f"[{self.done:4d}/{self.total} {elapsed:5.0f}s] {key[0]:<14} {key[1]:<{NAME_W}} "
                               f"zmtp={pattern.role_type(key[2])}({key[2]}): {counts_text} in {secs:.1f}s\n")
             for x in row:
                 if x.status == FAIL:
