@@ -632,13 +632,17 @@ class SocketCore:
         stream.flush()
 
     def _close_pipe(self, pipe: Pipe) -> None:
-        """The pattern dropped a peer (ROUTER_HANDOVER): close its connection."""
+        """The pattern dropped a peer (ROUTER_HANDOVER, a malformed DISH input, a RADIO JOIN over 255 bytes):
+        close its connection."""
         stream: Any = pipe.data
         if isinstance(stream, InprocLink):
             stream.close()
         elif stream is not None:
             stream.close(None)
-        self.detach_pipe(pipe)
+        if not (pipe.closed and pipe.on_drained is not None):
+            # (kept by stream_closed while it holds what the peer sent before: read first, as libzmq's
+            # terminate(delay) does; a DISH refusing a malformed message keeps the earlier ones)
+            self.detach_pipe(pipe)
 
     def _pipe_inbound_space(self, pipe: Pipe) -> None:
         stream: Any = pipe.data
