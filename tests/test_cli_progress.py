@@ -82,8 +82,8 @@ def test_benchmarks_progress_modes() -> None:
 def test_python_m_interop_piped_shows_rows_before_the_report() -> None:
     env = dict(os.environ, PYTHONPATH=ROOT)
     p = subprocess.run([sys.executable, "-m", "interop", "--peers", "libzmq-pypi", "--patterns", "PUSH-PULL",
-                        "--transports", "tcp", "--revisions", "3.1", "--mechanisms", "NULL"], capture_output=True, text=True, env=env,
-                       cwd=ROOT, timeout=100)
+                        "--transports", "tcp", "--revisions", "3.1", "--mechanisms", "NULL"],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=100)
     assert p.returncode == 0, p.stdout + p.stderr
     lines = p.stdout.splitlines()
     rows = [ln for ln in lines if ln.startswith("[")]

@@ -19,7 +19,7 @@ import socket as _socket
 import time
 from collections import deque
 from functools import partial
-from typing import Any, Callable, Deque, Dict, List, Optional, Set, Tuple, Union
+from typing import Any, Callable, Deque, Dict, List, Optional, Protocol, Set, Tuple, Union
 
 from .constants import Errno, Event, PollEvent, SocketOption, SocketType
 from .error import ZMQError
@@ -46,7 +46,6 @@ from .transport.endpoint import parse_endpoint
 from .transport.inproc import InprocLink, InprocNames
 from .transport.stream import Connecter, Listener, Stream
 from .transport.udp import UdpEngine, open_udp
-from .zap import ZapBroker
 
 _POLLIN = int(PollEvent.POLLIN)
 _monotonic = time.monotonic
@@ -69,6 +68,19 @@ _RECV_BATCH = 255
 #: reply, a poll ...) since this stream's last direct write, or when that write is older than this many
 #: seconds; otherwise the application is streaming, and the reactor writes the burst in batches.
 _DIRECT_WRITE_AGE = 1e-3
+
+class ZapService(Protocol):
+    """What a socket asks of its context's ZAP client (zmtp.zap.ZapBroker implements it)."""
+
+    def available(self) -> bool:
+        """Is a ZAP handler bound now?"""
+
+    def request(self, core: SocketCore, stream: Any, event: AuthenticationRequested) -> None:
+        """Send the ZAP request for ``stream``; the answer goes to ``stream.authentication_result``."""
+
+    def forget(self, stream: Any) -> None:
+        """``stream`` closed: ignore the answer to its pending request."""
+
 
 #: What a monitor receives: (event, value, endpoint, reason).
 MonitorSink = Callable[[int, int, str, str], None]
@@ -127,7 +139,7 @@ class SocketCore:
         inproc: InprocNames,
         on_closed: Callable[[SocketCore], None],
         terminated: Callable[[], bool],
-        zap: Optional[ZapBroker] = None,
+        zap: Optional[ZapService] = None,
     ) -> None:
         if socket_type not in PATTERNS:
             raise ZMQError(Errno.EINVAL, f"Invalid socket type: {socket_type}")
@@ -178,6 +190,9 @@ class SocketCore:
         self.signal_hooks: List[Callable[[], None]] = []
         self._signaler: Optional[Signaler] = None
         self.monitor: Optional[MonitorSink] = None
+        #: A weak reference to the API object that made this core (the pyzmq-shaped Context), for
+        #: ``Socket.shadow(address)``; the core itself never uses it.
+        self.api_context: Optional[Callable[[], Any]] = None
         #: Stops the monitor (lock held); set while one runs, called when this socket closes.
         self.monitor_stop: Optional[Callable[[], None]] = None
 

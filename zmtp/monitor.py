@@ -17,21 +17,24 @@ from .constants import Event, SocketType
 from .core import SocketCore
 
 if TYPE_CHECKING:
-    from .socket import Socket
+    from .engine import Engine
 
 _HEADER = struct.Struct("=HI")
 #: core id -> (the monitor PAIR, the event mask)
 _MONITORS: Dict[int, Tuple[Any, Callable[[int, int, str, str], None]]] = {}
 
 
-def start_monitor(sock: Socket[Any], addr: str, events: int) -> None:
-    """Start publishing ``sock``'s events matching ``events`` on a PAIR bound at ``addr``."""
-    core = sock.core
+def start_monitor(engine: Engine, core: SocketCore, addr: str, events: int) -> None:
+    """Start publishing ``core``'s events matching ``events`` on a PAIR bound at ``addr``."""
     stop_monitor(core)
-    pair = sock.context.socket(SocketType.PAIR)
-    pair.linger = 0
-    pair.bind(addr)
-    pair_core = pair.core
+    pair_core = engine.socket(SocketType.PAIR)
+    with core.lock:
+        pair_core.options.linger = 0
+        try:
+            pair_core.bind(addr)
+        except BaseException:
+            pair_core.close(0)
+            raise
     mask = int(events)
 
     def sink(event: int, value: int, endpoint: str, reason: str = "") -> None:
@@ -40,9 +43,10 @@ def start_monitor(sock: Socket[Any], addr: str, events: int) -> None:
         msg = [_HEADER.pack(event, value & 0xFFFFFFFF), endpoint.encode("utf-8", "surrogateescape")]
         pair_core.pattern.send(msg)  # same context lock; dropped if the reader lags (DONTWAIT)
 
-    core.monitor = sink
-    core.monitor_stop = lambda: _stop_locked(core)
-    _MONITORS[id(core)] = (pair, sink)
+    with core.lock:
+        core.monitor = sink
+        core.monitor_stop = lambda: _stop_locked(core)
+        _MONITORS[id(core)] = (pair_core, sink)
 
 
 def stop_monitor(core: SocketCore) -> None:
@@ -58,11 +62,11 @@ def _stop_locked(core: SocketCore) -> None:
     core.monitor_stop = None
     if entry is None:
         return
-    pair, sink = entry
+    pair_core, sink = entry
     if core.monitor is sink:
         sink(int(Event.MONITOR_STOPPED), 0, "", "")
         core.monitor = None
-    pair.core.close(0)
+    pair_core.close(0)
 
 
 __all__ = ["start_monitor", "stop_monitor"]

@@ -183,7 +183,7 @@ class Socket(_SyncSocket[Any]):
         """An async socket over an existing (sync) socket."""
         return cls(_from_socket=socket, io_loop=io_loop)
 
-    def _new_core(self, context: _context.Context[Any], socket_type: int) -> SocketCore:
+    def _new_core(self, context: _socket.ContextAPI, socket_type: int) -> SocketCore:
         engine = context.engine
         if not native_supported():
             return engine.socket(socket_type)

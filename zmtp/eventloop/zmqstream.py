@@ -21,7 +21,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 from tornado.ioloop import IOLoop
 from tornado.log import gen_log
 
-from ..constants import Errno, Flag, PollEvent, SocketOption
+from ..constants import Errno, Flag, PollEvent, SocketOption, SocketType
 from ..error import ContextTerminated, ZMQError
 from ..poll import Poller
 from ..socket import Socket
@@ -50,7 +50,7 @@ class ZMQStream:
         if isinstance(socket, AsyncSocket):
             warnings.warn(
                 "ZMQStream only supports the base zmtp.Socket class; use zmtp.Socket(shadow=other_socket) "
-                f"or ctx.socket(zmq.{socket._type_name}, socket_class=zmq.Socket)",
+                f"or ctx.socket(zmq.{SocketType(socket.get(SocketOption.TYPE)).name}, socket_class=zmq.Socket)",
                 RuntimeWarning,
                 stacklevel=2,
             )

@@ -39,7 +39,7 @@ class PUBHandler(logging.Handler):
         }
         if isinstance(interface_or_socket, Socket):
             self.socket = interface_or_socket
-            self.ctx = self.socket.context
+            self.ctx = self.socket.context  # type: ignore[assignment]
         else:
             self.ctx = context or Context()
             self.socket = self.ctx.socket(SocketType.PUB)

@@ -17,10 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Deque, Dict, List, NamedTuple, Optional, Union
-
-if TYPE_CHECKING:
-    from .base import Pattern
+from typing import Callable, Deque, Dict, List, NamedTuple, Optional, Protocol, Union
 
 #: A pipe calls its transport's ``on_outbound`` when its queue becomes non-empty and again every
 #: FLUSH_BATCH messages, so a sender that never waits still writes in batches of this size.
@@ -77,6 +74,25 @@ class GroupChange:
 OutboundItem = Union[Message, SubscriptionChange, GroupChange]
 
 
+class PipeOwner(Protocol):
+    """What a pipe tells the pattern it is attached to (:class:`~zmtp.patterns.base.Pattern`
+    implements it; named here so that pipes need not know patterns)."""
+
+    last_in: Optional[Pipe]
+
+    def pipe_readable(self, pipe: Pipe) -> None:
+        ...
+
+    def pipe_writable(self, pipe: Pipe) -> None:
+        ...
+
+    def pipe_subscription(self, pipe: Pipe, topic: bytes, subscribe: bool) -> None:
+        ...
+
+    def pipe_group(self, pipe: Pipe, group: bytes, join: bool) -> None:
+        ...
+
+
 class Pipe:
     """A bidirectional, bounded message queue between a pattern and one peer."""
 
@@ -105,7 +121,7 @@ class Pipe:
         #: The peer's Socket-Type as announced in READY ("PUB", "DEALER" ...).
         self.peer_socket_type = peer_socket_type
         #: The pattern this pipe is attached to.
-        self.pattern: Optional[Pattern] = None
+        self.pattern: Optional[PipeOwner] = None
         #: Transport hook: called when ``outbound`` goes from empty to non-empty, and at every
         #: FLUSH_BATCH-th message.
         self.on_outbound: Optional[Callable[[Pipe], None]] = None

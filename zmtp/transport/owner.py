@@ -15,7 +15,6 @@ from ..protocol import AuthenticationRequested, Connection, HandshakeComplete
 
 if TYPE_CHECKING:
     from ..reactor import Reactor
-    from .stream import Stream
 
 
 class Owner(Protocol):
@@ -63,7 +62,7 @@ class Owner(Protocol):
     def stream_closed(self, stream: Any) -> None:
         """A stream closed (peer left, error, or we closed it)."""
 
-    def authenticate(self, stream: Stream, request: AuthenticationRequested) -> None:
+    def authenticate(self, stream: Any, request: AuthenticationRequested) -> None:
         """Ask the ZAP handler about a peer (RFC 27); the answer goes to
         :meth:`Stream.authentication_result`."""
 
