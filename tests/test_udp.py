@@ -13,6 +13,8 @@ import time
 from typing import Iterator, List, Optional, Tuple
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import zmtp
 from zmtp.transport.udp import MAX_UDP_MSG, UdpEngine, decode_datagram, encode_datagram, resolve_udp
@@ -97,6 +99,14 @@ class TestDatagram:
         # libzmq reads a signed char and aborts on these; the format says 0-255
         g = b"h" * 200
         assert decode_datagram(b"\xc8" + g + b"body") == (g, b"body")
+
+    @given(st.binary(max_size=600))
+    def test_any_bytes_decode_or_are_refused(self, data: bytes) -> None:
+        got = decode_datagram(data)
+        if got is None:
+            assert not data or data[0] > len(data) - 1
+        else:
+            assert encode_datagram(*got) == data
 
     def test_too_big_to_send(self) -> None:
         assert encode_datagram(b"g" * 256, b"") is None
