@@ -47,7 +47,7 @@ from ..protocol import (
 from ..protocol import (
     Event as ProtocolEvent,
 )
-from ..protocol.frames import EncodedMessage
+from ..protocol.frames import SCATTER_BODY, EncodedMessage
 from ..reactor import READ, WRITE, Handler, Reactor, Timer
 from .endpoint import format_ipc, format_tcp, ipc_path, resolve, split_host_port, tcp_bind_addresses
 from .owner import Owner
@@ -387,16 +387,18 @@ class Stream(Handler):
             if self.closed:
                 return
             self._wbuf_size -= sent
-            # drop what was sent
+            # drop what was sent (whole buffers in one deletion: a scatter list can be long)
+            done = 0
             while sent:
-                head = wbuf[0]
-                n = len(head)
+                n = len(wbuf[done])
                 if sent >= n:
                     sent -= n
-                    del wbuf[0]
+                    done += 1
                 else:
-                    wbuf[0] = memoryview(head)[sent:]  # type: ignore[call-overload]
+                    wbuf[done] = memoryview(wbuf[done])[sent:]  # type: ignore[call-overload]
                     sent = 0
+            if done:
+                del wbuf[:done]
             if wbuf:
                 break  # the kernel is full: wait for writability
             pipe = self.pipe
@@ -553,11 +555,12 @@ _NO_LOCK = _NoLock()
 
 
 def _coalesce(buffers: List[Any]) -> List[Any]:
-    """Join runs of small buffers; large ones (a frame of 64 KiB or more) stay as they are (no copy)."""
+    """Join runs of small buffers; large ones (a frame body of SCATTER_BODY bytes or more, queued on
+    its own by the encoder) stay as they are (no copy)."""
     out: List[Any] = []
     run: List[Any] = []
     for b in buffers:
-        if len(b) < 65536:
+        if len(b) < SCATTER_BODY:
             run.append(b)
         else:
             if run:
