@@ -15,7 +15,7 @@ import select as _select
 import socket as _socket
 import threading
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .constants import Errno, PollEvent
 from .core import SocketCore
@@ -229,4 +229,13 @@ def select(
     )
 
 
-__all__ = ["Poller", "select", "POLLIN", "POLLOUT", "POLLERR"]
+def zmq_poll(sockets: Sequence[Tuple[Any, int]], timeout: Optional[float] = -1) -> List[Tuple[Any, int]]:
+    """pyzmq's ``zmq.zmq_poll``: poll ``[(socket_or_fd, flags)]`` for up to ``timeout`` ms (negative:
+    forever); returns ``[(socket_or_fd, events)]`` for those ready."""
+    poller = Poller()
+    for s, flags in sockets:
+        poller.register(s, flags)
+    return poller.poll(timeout)
+
+
+__all__ = ["Poller", "select", "zmq_poll", "POLLIN", "POLLOUT", "POLLERR"]

@@ -17,6 +17,8 @@ _POLLIN = int(PollEvent.POLLIN)
 
 
 def proxy(frontend: Socket[Any], backend: Socket[Any], capture: Optional[Socket[Any]] = None) -> None:
+    """Forward messages both ways between ``frontend`` and ``backend`` (copies to ``capture``) until the
+    context is terminated (``zmq_proxy``)."""
     poller = Poller()
     poller.register(frontend, _POLLIN)
     if backend is not frontend:

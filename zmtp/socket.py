@@ -33,7 +33,7 @@ from typing import (
     overload,
 )
 
-from .constants import Errno, Event, Flag, PollEvent, SocketOption, SocketType
+from .constants import ContextOption, Errno, Event, Flag, PollEvent, SocketOption, SocketType
 from .core import SocketCore
 from .error import Again, ContextTerminated, ZMQBindError, ZMQError
 from .message import Frame, MessageTracker
@@ -141,9 +141,9 @@ class Socket(Generic[_ReturnT_co]):
                 if found is None:
                     raise ZMQError(Errno.ENOTSOCK, f"No zmtp socket at address {shadow:#x}")
                 core = found
-                from .context import Context
+                from .context import context_of
 
-                context = Context.for_engine_of(core)
+                context = context_of(core)
         else:
             if ctx_or_socket is None:
                 raise TypeError("Socket() needs a Context (or a socket to shadow)")
@@ -159,6 +159,12 @@ class Socket(Generic[_ReturnT_co]):
         d["_type_name"] = core.type_name
         d["type"] = core.socket_type
         if not shadow:
+            # libzmq gives a new socket the context's IPV6, and LINGER 0 unless the context is BLOCKY
+            # (socket_base_t's constructor); then come the context's socket defaults (pyzmq)
+            if context.get(ContextOption.IPV6):
+                self.set(SocketOption.IPV6, 1)
+            if not context.get(ContextOption.BLOCKY):
+                self.set(SocketOption.LINGER, 0)
             for opt, value in context.sockopts.items():
                 spec = OPTIONS.get(opt)
                 if spec is not None and spec.types is not None and int(core.socket_type) not in spec.types:
