@@ -13,15 +13,17 @@ reference counting alone; its ``__del__`` then closes the core (with its linger)
 
 from __future__ import annotations
 
+import errno as _errno
+import logging
 import os
 import random
 import socket as _socket
 import time
 from collections import deque
 from functools import partial
-from typing import Any, Callable, Deque, Dict, List, Optional, Set, Union
+from typing import Any, Callable, Deque, Dict, List, Optional, Protocol, Set, Union
 
-from .constants import Errno, Event, PollEvent, SocketOption, SocketType
+from .constants import IPC_PATH_MAX_LEN, Errno, Event, PollEvent, SocketOption, SocketType
 from .error import ZMQError
 from .options import Options
 from .patterns import PATTERNS
@@ -34,6 +36,7 @@ from .protocol.sockettypes import SOCKET_TYPE_NAMES
 from .reactor import Reactor
 from .sockopt import KEY, OPTIONS, spec_for
 from .transport.endpoint import parse_endpoint
+from .transport.failure import describe, logger
 from .transport.inproc import InprocLink, InprocNames
 from .transport.stream import Connecter, Listener, Stream
 from .zap import ZapBroker
@@ -57,8 +60,21 @@ _RECV_BATCH = 63
 #: seconds; otherwise the application is streaming, and the reactor writes the burst in batches.
 _DIRECT_WRITE_AGE = 1e-3
 
-#: What a monitor receives: (event, value, endpoint, reason).
-MonitorSink = Callable[[int, int, str, str], None]
+class MonitorSink(Protocol):
+    """Where a socket's monitor events go (:mod:`zmtp.monitor`)."""
+
+    def __call__(self, event: int, value: int, endpoint: str, reason: str) -> None:
+        """Report one event (libzmq's number and value, the endpoint, zmtp's reason sentence)."""
+
+    def stop(self) -> None:
+        """Send MONITOR_STOPPED (if subscribed) and close the monitor's PAIR.  Lock held."""
+
+
+_IPC_BIND_ERRORS = {
+    _errno.ENAMETOOLONG: 'ipc path "{path}" is longer than {max} characters (sizeof(sockaddr_un.sun_path)).',
+    _errno.ENOENT: 'No such file or directory for ipc path "{path}".',
+}
+_STOP_AFTER_DISCONNECT = 0x4
 
 
 class Signaler:
@@ -161,6 +177,8 @@ class SocketCore:
         self.signal_hooks: List[Callable[[], None]] = []
         self._signaler: Optional[Signaler] = None
         self.monitor: Optional[MonitorSink] = None
+        #: True once disconnect() ran with RECONNECT_STOP_AFTER_DISCONNECT set (see Connecter).
+        self.disconnected = False
 
     def __repr__(self) -> str:
         return f"<SocketCore {self.type_name}{' closed' if self.closed else ''} at {id(self):#x}>"
@@ -257,8 +275,16 @@ class SocketCore:
         else:
             try:
                 listener = Listener(self, ep.transport, ep.address)
-            except OSError as exc:
-                self.transport_event(Event.BIND_FAILED, addr, exc.errno or 0)
+            except (OSError, ZMQError) as exc:
+                # libzmq reports the address without its scheme here (socket_base_t::bind)
+                code = exc.errno or 0
+                self.transport_event(Event.BIND_FAILED, ep.address, code)
+                if logger.isEnabledFor(logging.INFO):
+                    logger.info("%s: bind failed: %s", addr, describe(exc))
+                if ep.transport == "ipc" and code in (_errno.ENAMETOOLONG, _errno.ENOENT):
+                    raise ZMQError(code, _IPC_BIND_ERRORS[code].format(path=ep.address, max=IPC_PATH_MAX_LEN)) from None
+                if isinstance(exc, ZMQError):
+                    raise
                 raise os_error(exc, addr) from None
             resolved = listener.last_endpoint
             self.binds[resolved] = listener
@@ -308,7 +334,20 @@ class SocketCore:
         if target is None:
             parse_endpoint(addr)
             raise ZMQError(Errno.ENOENT, f"No such endpoint: {addr}")
+        if self.options.reconnect_stop & _STOP_AFTER_DISCONNECT:
+            self.disconnected = True
         self._drop_connect(target)
+
+    def connect_stopped(self, connecter: Connecter, forget: bool) -> None:
+        """A connecter gave up (RECONNECT_STOP ...): its pipe goes, and with ``forget`` its endpoint."""
+        if self.closed:
+            return
+        if forget:
+            for key in [k for k, v in self.connects.items() if v is connecter]:
+                del self.connects[key]
+        if connecter.pipe is not None:
+            pipe, connecter.pipe = connecter.pipe, None
+            self.detach_pipe(pipe)
 
     def _drop_connect(self, target: Union[Connecter, InprocLink]) -> None:
         if isinstance(target, InprocLink):
@@ -470,7 +509,8 @@ class SocketCore:
         self.streams.discard(stream)
         if self._zap is not None and stream.pipe is None:
             self._zap.forget(stream)
-        if stream.pipe is not None and stream.error is not None:
+        if stream.error is not None:
+            # libzmq reports every connection that failed, in or after its handshake, but not one we closed
             self.transport_event(Event.DISCONNECTED, stream.endpoint, stream.fd)
         connecter = stream.connecter
         pipe = stream.pipe
@@ -505,6 +545,14 @@ class SocketCore:
         sink = self.monitor
         if sink is not None:
             sink(int(event), value, endpoint, reason)
+
+    def stop_monitor(self) -> None:
+        """Stop the socket monitor, if any: MONITOR_STOPPED is its last event (libzmq stops a socket's
+        monitor when the socket is destroyed, and when the context terminates)."""
+        sink = self.monitor
+        if sink is not None:
+            self.monitor = None
+            sink.stop()
 
     def _pipe_outbound(self, pipe: Pipe) -> None:
         """A pipe's outbound queue became non-empty: get its stream writing."""
@@ -621,6 +669,7 @@ class SocketCore:
             self._linger_timer = None
         if self._signaler is not None:
             self._signaler.set()  # an event loop waiting on FD sees the socket go away
+        self.stop_monitor()
         self._on_closed(self)
 
 
