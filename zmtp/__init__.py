@@ -9,6 +9,8 @@ Every name below, the constants included, is written out in this package (no ``g
 
 from __future__ import annotations
 
+import logging as _logging
+
 from . import constants as constants
 from .constants import *  # noqa: F403
 from .context import Context, SyncContext
@@ -27,6 +29,9 @@ from .message import Frame, Message, MessageTracker
 from .poll import Poller, select, zmq_poll
 from .proxy import proxy, proxy_steerable
 from .socket import Socket, SyncSocket
+
+# The "zmtp" logger says why connections fail (see zmtp.transport.failure); silent unless configured.
+_logging.getLogger("zmtp").addHandler(_logging.NullHandler())
 
 #: zmtp's own version.
 __version__ = "0.1.0"

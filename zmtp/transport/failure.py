@@ -154,7 +154,11 @@ def describe(error: BaseException) -> str:
 def is_protocol_violation(error: BaseException) -> bool:
     """True when the peer broke a rule of the protocol (logged as a warning), as opposed to a dropped
     connection, a timeout or a refusal."""
-    return isinstance(error, RemoteProtocolError) and error.reason not in (
+    if not isinstance(error, RemoteProtocolError):
+        return False
+    if error.reason is ErrorReason.AUTHENTICATION_FAILED:
+        return error.message.startswith("CURVE")  # a box that does not open; a ZAP "no" is not a fault
+    return error.reason not in (
         ErrorReason.HANDSHAKE_TIMEOUT, ErrorReason.HEARTBEAT_TIMEOUT, ErrorReason.CONNECTION_CLOSED,
         ErrorReason.PEER_ERROR,
     )

@@ -584,9 +584,10 @@ class Listener(Handler):
                 self.owner.transport_event(Event.ACCEPT_FAILED, self.last_endpoint, exc.errno or 0)
                 if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
                     self._pause()
-                    logger.warning("%s: accept failed: %s; accepting again in %.0f ms", self.last_endpoint,
-                                   describe(exc), self._backoff * 1000)
-                else:
+                    if logger.isEnabledFor(logging.WARNING):
+                        logger.warning("%s: accept failed: %s; trying again in %.0f ms", self.last_endpoint,
+                                       describe(exc), self._backoff * 1000)
+                elif logger.isEnabledFor(logging.WARNING):
                     logger.warning("%s: accept failed: %s", self.last_endpoint, describe(exc))
                 return
             self._backoff = 0.0
