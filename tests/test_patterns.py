@@ -110,8 +110,9 @@ def errno_of(exc: pytest.ExceptionInfo[ZMQError]) -> Optional[int]:
 
 
 def test_registry_names_and_types() -> None:
-    # classic types 0-10, draft types 12-17, 19, 20 (STREAM 11 and DGRAM 18 are not pipe patterns)
-    assert set(PATTERNS) == set(range(11)) | {12, 13, 14, 15, 16, 17, 19, 20}
+    # classic types 0-11 (STREAM over raw connections), draft types 12-17, 19, 20 (DGRAM 18 is not a
+    # pipe pattern)
+    assert set(PATTERNS) == set(range(12)) | {12, 13, 14, 15, 16, 17, 19, 20}
     for num, cls in PATTERNS.items():
         assert cls.socket_type_name == SocketType(num).name
         pattern = cls(Options(), id_seed=7)

@@ -333,71 +333,72 @@ def test_ready_and_large_message_in_one_chunk(mode: str) -> None:
     assert events[2] == MessageReceived([b"", big])
 
 
-# -- large bodies received in place (FrameDecoder.body_buffer / Connection.receive_buffer) ----------
+# -- large bodies, collected as they arrive -------------------------------------------------------
 
 
-def _recv_into_all(conn: Connection, wire: bytes, first: int) -> List[object]:
-    """Feed ``first`` bytes normally, then the rest through receive_buffer/buffer_received (recv_into)."""
-    events: List[object] = list(conn.receive_data(wire[:first]))
-    pos = first
+@pytest.mark.parametrize("chunk", [9, 1000, 70000, 300000])
+def test_large_frame_any_split(chunk: int) -> None:
+    big = bytes(range(256)) * 4096  # 1 MiB
+    wire = message(b"head", big, b"") + message(b"after")
+    conn = established()
+    events: List[object] = []
+    for pos in range(0, len(wire), chunk):
+        events += conn.receive_data(wire[pos : pos + chunk])
+    assert events == [MessageReceived([b"head", big, b""]), MessageReceived([b"after"])]
+    frames = [f for e in events for f in e.frames]  # type: ignore[attr-defined]
+    assert [type(f) for f in frames] == [bytes, bytes, bytes, bytes]
+
+
+def test_large_frames_received_into_reused_chunks() -> None:
+    """The driver's recv_into path: chunks the decoder offers and reuses, same result as feeding."""
+    from zmtp.protocol.frames import BODY_CHUNK, SPARE_CHUNKS
+
+    big = bytes(range(256)) * 4096  # 1 MiB
+    wire = (message(b"head", big) + message(big + b"!")) * 3
+    conn = established()
+    events: List[object] = []
+    pos = 0
     while pos < len(wire):
         view = conn.receive_buffer()
         if view is None:
-            chunk = wire[pos : pos + 1000]
+            chunk = wire[pos : pos + 70000]
             events += conn.receive_data(chunk)
             pos += len(chunk)
             continue
-        n = min(len(view), 70000, len(wire) - pos)
+        assert len(view) <= BODY_CHUNK
+        n = min(len(view), 100_000, len(wire) - pos)
         view[:n] = wire[pos : pos + n]
         view.release()
         pos += n
         events += conn.buffer_received(n)
-    return events
+        assert conn._decoder.allocated <= conn._decoder.buffered + (SPARE_CHUNKS + 1) * BODY_CHUNK
+    assert events == [MessageReceived([b"head", big]), MessageReceived([big + b"!"])] * 3
+    assert all(type(f) is bytes for e in events for f in e.frames)  # type: ignore[attr-defined]
+    assert conn._decoder.allocated <= SPARE_CHUNKS * BODY_CHUNK  # only reusable chunks remain
 
 
-@pytest.mark.parametrize("first", [9, 100, 70000])
-def test_large_frame_received_in_place(first: int) -> None:
-    big = bytes(range(256)) * 4096  # 1 MiB
-    wire = message(b"head", big, b"") + message(b"after")
-    conn = established()
-    events = _recv_into_all(conn, wire, first)
-    assert events == [MessageReceived([b"head", big, b""]), MessageReceived([b"after"])]
-    # the large body is handed over as the bytearray it was received into; the rest are bytes
-    frames = [f for e in events for f in e.frames]  # type: ignore[attr-defined]
-    assert [type(f) for f in frames] == [bytes, bytearray, bytes, bytes]
-
-
-def test_large_frame_in_place_then_trailing_data_in_same_feed() -> None:
+def test_large_frame_then_trailing_data_in_same_feed() -> None:
     big = b"x" * 200_000
     wire = message(big) + message(b"tail")
     decoder = FrameDecoder()
-    out = decoder.feed(wire[:50_000])
-    assert out == [] and decoder.body_buffer() is not None
+    assert decoder.feed(wire[:50_000]) == []
+    assert decoder.buffered == 50_000 - 9
     assert decoder.feed(wire[50_000:]) == [[big], [b"tail"]]
-    assert decoder.body_buffer() is None and decoder.buffered == 0
+    assert decoder.buffered == 0
 
 
-def test_announced_huge_frame_allocates_in_proportion_to_what_arrived() -> None:
+def test_announced_huge_frame_holds_only_what_arrived() -> None:
     decoder = FrameDecoder()  # no size limit
     announced = 1 << 30
     decoder.feed(frame_header(announced, 0) + b"z" * (1 << 20))
-    # 1 MiB of a 1 GiB body: only what arrived is held ...
+    # 1 MiB of a 1 GiB body: exactly what arrived is held
     assert decoder.buffered == 1 << 20
     assert decoder.allocated == 1 << 20
-    # ... and the room offered for recv_into is at most as much again
-    view = decoder.body_buffer()
-    assert view is not None and len(view) == 1 << 20
-    view.release()
-    assert decoder.allocated == 2 << 20
-    assert decoder.body_received(100) == []
-    view = decoder.body_buffer()  # the rest of the room, not more
-    assert view is not None and len(view) == (1 << 20) - 100
-    view.release()
-    assert decoder.allocated == 2 << 20
+    decoder.feed(b"z" * 100)
+    assert decoder.allocated == (1 << 20) + 100
 
 
 def test_peer_closing_inside_a_large_body_is_clean() -> None:
     conn = established()
     conn.receive_data(frame_header(500_000, 0) + b"a" * 100_000)
-    assert conn.receive_buffer() is not None
-    assert conn.buffer_received(0) == [ConnectionClosed()]
+    assert conn.receive_data(b"") == [ConnectionClosed()]

@@ -127,8 +127,9 @@ def test_every_public_api_has_a_docstring() -> None:
     assert not undocumented
 
 
-#: Public attributes zmtp's Socket/Context have and pyzmq's don't: documented zmtp extensions.
-SOCKET_EXTENSIONS = {"core", "zmtp_version"}
+#: Public attributes zmtp's Socket/Context have and pyzmq's don't: documented zmtp extensions (and
+#: connect_peer, libzmq's draft zmq_connect_peer, which pyzmq has only when built with the draft API).
+SOCKET_EXTENSIONS = {"core", "zmtp_version", "connect_peer"}
 CONTEXT_EXTENSIONS = {"driver"}
 
 

@@ -69,8 +69,8 @@ def pyzmq_version_info() -> tuple[int, int, int]:
 
 
 def has(capability: str) -> bool:
-    """Which optional features exist (pyzmq's ``zmq.has``): ipc yes; curve, draft etc. not yet."""
-    return capability in {"ipc"}
+    """Which optional features exist (pyzmq's ``zmq.has``)."""
+    return capability in {"ipc", "draft"}
 
 
 #: True when the draft socket API is available (pyzmq's ``zmq.DRAFT_API``), as ``has("draft")`` says.

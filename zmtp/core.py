@@ -42,19 +42,22 @@ from .transport.stream import Connecter, Listener, Stream
 from .zap import ZapBroker
 
 _POLLIN = int(PollEvent.POLLIN)
+_monotonic = time.monotonic
 _POLLOUT = int(PollEvent.POLLOUT)
 
 #: Socket types whose connecting side keeps one pipe across reconnects (libzmq: the session's pipe
 #: exists from connect() on unless IMMEDIATE).  Publishers and subscribers rebuild their
 #: subscription state per connection and ROUTER routes by the identity each handshake brings.
 _PERSISTENT_PIPES = frozenset(
-    {SocketType.PAIR, SocketType.REQ, SocketType.REP, SocketType.DEALER, SocketType.PULL, SocketType.PUSH}
+    {SocketType.PAIR, SocketType.REQ, SocketType.REP, SocketType.DEALER, SocketType.PULL, SocketType.PUSH,
+     SocketType.CLIENT, SocketType.SERVER, SocketType.PEER, SocketType.SCATTER, SocketType.GATHER,
+     SocketType.CHANNEL}
 )
 #: Socket types whose recv() has no state, so a recv may take several ready messages at once into a
 #: socket-local queue (REQ and REP must not: their recv moves their state machine).
 _BATCH_RECV = frozenset({SocketType.PULL, SocketType.SUB, SocketType.XSUB, SocketType.DEALER,
                          SocketType.ROUTER, SocketType.PAIR})
-_RECV_BATCH = 63
+_RECV_BATCH = 255
 #: A send is written straight from the application's thread when the application has waited (for a
 #: reply, a poll ...) since this stream's last direct write, or when that write is older than this many
 #: seconds; otherwise the application is streaming, and the reactor writes the burst in batches.
@@ -136,6 +139,8 @@ class SocketCore:
             raise ZMQError(Errno.EINVAL, f"Invalid socket type: {socket_type}")
         self.socket_type = SocketType(socket_type)
         self.type_name = SOCKET_TYPE_NAMES[socket_type]
+        #: STREAM sockets speak raw bytes to non-ZeroMQ peers (transport/raw.py).
+        self.raw = socket_type == SocketType.STREAM
         self.options = Options(socket_type=socket_type)
         self.reactor = reactor
         self.lock = reactor.lock
@@ -165,7 +170,7 @@ class SocketCore:
         self.finished = False
         self.binds: Dict[str, Union[Listener, str]] = {}
         self.connects: Dict[str, Union[Connecter, InprocLink]] = {}
-        self.streams: Set[Stream] = set()
+        self.streams: Set[Any] = set()  # Stream (ZMTP) or RawConnection (STREAM sockets)
         self._links: Set[InprocLink] = set()
         self.last_endpoint = b""
         self._lingering = 0
@@ -321,6 +326,9 @@ class SocketCore:
             self.inproc.connect(link, ep.address)
         else:
             connecter = Connecter(self, ep.transport, ep.address, addr)
+            # CONNECT_ROUTING_ID names the peer of this one connect() (libzmq clears it afterwards)
+            connecter.routing_id = self.options.connect_routing_id
+            self.options.connect_routing_id = b""
             if persistent:
                 pipe = self.new_pipe()
                 connecter.pipe = pipe
@@ -328,6 +336,16 @@ class SocketCore:
             self.connects[addr] = connecter
             connecter.start()
         self.last_endpoint = addr.encode()
+
+    def connect_peer(self, addr: str) -> int:
+        """PEER (RFC 51): connect and return the routing id the new peer has (known at once: the
+        pipe is attached before any connection exists).  EFAULT with IMMEDIATE, as libzmq."""
+        if self.socket_type != SocketType.PEER:
+            raise ZMQError(Errno.ENOTSUP, "connect_peer is for PEER sockets")
+        if self.options.immediate:
+            raise ZMQError(Errno.EFAULT, "connect_peer needs IMMEDIATE unset")
+        self.connect(addr)
+        return int(self.pattern.last_routing_id)  # type: ignore[attr-defined]
 
     def disconnect(self, addr: str) -> None:
         target = self.connects.pop(addr, None)
@@ -373,12 +391,7 @@ class SocketCore:
         if msg is not None and self._batch_recv and not self.options.conflate:
             # Take what else is ready under this one lock acquisition: later recv() calls are then a
             # deque pop (stateless patterns only; see _BATCH_RECV).
-            queue = self.recv_queue
-            for _ in range(_RECV_BATCH):
-                more = pattern.recv()
-                if more is None:
-                    break
-                queue.append(more)
+            pattern.recv_many(self.recv_queue, _RECV_BATCH)
         return msg
 
     def events(self) -> int:
@@ -473,7 +486,7 @@ class SocketCore:
             return
         self._zap.request(self, stream, request)
 
-    def add_stream(self, stream: Stream) -> bool:
+    def add_stream(self, stream: Any) -> bool:
         connecter = stream.connecter
         if self.closed:
             if connecter is None or not connecter.lingering:
@@ -482,12 +495,12 @@ class SocketCore:
         self.streams.add(stream)
         return True
 
-    def stream_ready(self, stream: Stream, event: HandshakeComplete) -> Optional[Pipe]:
+    def stream_ready(self, stream: Any, event: HandshakeComplete) -> Optional[Pipe]:
         """A stream finished its handshake: give it a pipe (None refuses the peer)."""
         if self.closed and not stream.lingering:
             return None
         connecter = stream.connecter
-        pipe = connecter.pipe if connecter is not None else None
+        pipe: Optional[Pipe] = connecter.pipe if connecter is not None else None
         if pipe is not None:
             pipe.peer_identity = event.identity
             pipe.peer_socket_type = event.socket_type
@@ -500,12 +513,18 @@ class SocketCore:
         pipe.peer_identity = event.identity
         pipe.peer_socket_type = event.socket_type
         pipe.data = stream
+        if connecter is not None and connecter.routing_id:
+            # our own name for a peer we connected to (router.cpp / stream.cpp identify_peer)
+            if self.raw:
+                pipe.routing_id = connecter.routing_id
+            else:
+                pipe.peer_identity = connecter.routing_id
         if not self.attach_pipe(pipe):
             return None
         self.signal()
         return pipe
 
-    def stream_closed(self, stream: Stream) -> None:
+    def stream_closed(self, stream: Any) -> None:
         self.streams.discard(stream)
         if self._zap is not None and stream.pipe is None:
             self._zap.forget(stream)
@@ -555,20 +574,37 @@ class SocketCore:
             sink.stop()
 
     def _pipe_outbound(self, pipe: Pipe) -> None:
-        """A pipe's outbound queue became non-empty: get its stream writing."""
-        stream = pipe.data
-        if type(stream) is not Stream or stream.flush_scheduled or stream.pipe is not pipe:
+        """A pipe's outbound queue became non-empty, or reached a batch boundary: get its stream
+        writing.
+
+        Request/reply traffic (the application waited since this stream's last direct write, or that
+        write is old) is written at once, for latency.  A stream of sends is written in batches by the
+        sending thread itself: every FLUSH_BATCH messages (the pipe calls us again), and when the
+        sender next waits or within the reactor's DEFER_DELAY for the rest; no other thread is woken
+        for it (with the GIL, a second thread encoding adds hand-overs, not parallelism).
+        """
+        stream: Any = pipe.data
+        if stream is None or stream.pipe is not pipe:
             return
         reactor = self.reactor
-        if reactor.threaded and not reactor.dispatching:
-            # Request/reply traffic (the application waits between sends) is written at once, for
-            # latency; a stream of sends is left to the reactor, which writes what piled up in one
-            # syscall, in the I/O thread while the application goes on queueing.
+        # the application is busy sending: the I/O thread keeps away (see Reactor._idle_delay)
+        reactor.app_active_at = _monotonic()
+        if reactor.dispatching:
+            stream.flush()
+            return
+        if len(pipe.outbound) > 1:
+            stream.flush()  # a batch boundary of a streaming sender
+            if stream.flush_scheduled:
+                reactor.postpone_deferred()
+            return
+        if stream.flush_scheduled:
+            return
+        if reactor.threaded:
             now = time.perf_counter()
             epoch = reactor.wait_epoch
             if epoch == stream.wait_epoch and now - stream.last_direct_flush < _DIRECT_WRITE_AGE:
                 stream.flush_scheduled = True
-                reactor.call_soon(partial(_scheduled_flush, stream))
+                reactor.defer(partial(_scheduled_flush, stream))
                 return
             stream.wait_epoch = epoch
             stream.last_direct_flush = now
@@ -576,16 +612,16 @@ class SocketCore:
 
     def _close_pipe(self, pipe: Pipe) -> None:
         """The pattern dropped a peer (ROUTER_HANDOVER): close its connection."""
-        stream = pipe.data
-        if isinstance(stream, Stream):
-            stream.close(None)
-        elif isinstance(stream, InprocLink):
+        stream: Any = pipe.data
+        if isinstance(stream, InprocLink):
             stream.close()
+        elif stream is not None:
+            stream.close(None)
         self.detach_pipe(pipe)
 
     def _pipe_inbound_space(self, pipe: Pipe) -> None:
-        stream = pipe.data
-        if type(stream) is Stream:
+        stream: Any = pipe.data
+        if stream is not None and not isinstance(stream, InprocLink):
             stream.resume_reading()
 
     # -- closing -------------------------------------------------------------------------------
@@ -673,7 +709,7 @@ class SocketCore:
         self._on_closed(self)
 
 
-def _scheduled_flush(stream: Stream) -> None:
+def _scheduled_flush(stream: Any) -> None:
     stream.flush_scheduled = False
     stream.flush(release_lock=True)
 

@@ -172,6 +172,14 @@ class Frame:
             return 0
         raise ZMQError(Errno.EINVAL)
 
+    def __getitem__(self, key: Union[int, str]) -> Any:
+        """``frame["User-Id"]`` is ``frame.get("User-Id")`` (pyzmq's mapping form)."""
+        if key == "routing_id":
+            return self.routing_id
+        if key == "group":
+            return self.group
+        return self.get(key)
+
     def set(self, option: int, value: Any) -> None:
         """Frame options are read-only here except routing id and group (set as attributes)."""
         raise ZMQError(Errno.EINVAL)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import select as _select
 import selectors
 import socket
 import threading
@@ -52,6 +53,9 @@ RECV_BUFFER_SIZE = 1 << 18
 _NOBODY = 0
 #: The longest the parked I/O thread sleeps before looking whether the application left the selector.
 _MAX_PARK = 0.1
+#: Work deferred with :meth:`Reactor.defer` (a streaming sender's flush) runs within this many seconds
+#: even when no application thread leads in the meantime.
+DEFER_DELAY = 1e-3
 _FAR = float("inf")
 
 
@@ -85,6 +89,80 @@ class Timer:
         self.callback = None
 
 
+class _EpollPoller:
+    """Linux: ``select.epoll`` directly (the ``selectors`` module builds a key object per event and per
+    registration, which costs more than the system calls on the hot path).  Registrations made while
+    another thread waits in ``epoll_wait`` take effect at once."""
+
+    live_registration = True
+
+    def __init__(self) -> None:
+        self._ep = _select.epoll()
+
+    @staticmethod
+    def _events(mask: int) -> int:
+        return (_select.EPOLLIN if mask & READ else 0) | (_select.EPOLLOUT if mask & WRITE else 0)
+
+    def register(self, fd: int, mask: int) -> None:
+        self._ep.register(fd, self._events(mask))
+
+    def modify(self, fd: int, mask: int) -> None:
+        self._ep.modify(fd, self._events(mask))
+
+    def unregister(self, fd: int) -> None:
+        try:
+            self._ep.unregister(fd)
+        except (OSError, ValueError):
+            pass
+
+    def poll(self, timeout: Optional[float]) -> List[Tuple[int, int]]:
+        """``[(fd, READ|WRITE)]``; hang-ups and errors count as both (the handler finds out which)."""
+        if timeout is None:
+            timeout = -1
+        elif timeout > 0:
+            timeout = max(timeout, 1e-3)  # epoll's resolution is a millisecond: never spin below it
+        out = []
+        for fd, ev in self._ep.poll(timeout):
+            mask = 0
+            if ev & ~_select.EPOLLOUT:
+                mask |= READ
+            if ev & ~_select.EPOLLIN:
+                mask |= WRITE
+            out.append((fd, mask))
+        return out
+
+    def close(self) -> None:
+        self._ep.close()
+
+
+class _SelectorPoller:
+    """Elsewhere: the ``selectors`` module's best selector."""
+
+    def __init__(self) -> None:
+        self._sel = selectors.DefaultSelector()
+        live = tuple(getattr(selectors, n) for n in ("KqueueSelector", "DevpollSelector") if hasattr(selectors, n))
+        #: poll and select work on a snapshot: a registration change must then wake the waiting thread
+        self.live_registration = isinstance(self._sel, live)
+
+    def register(self, fd: int, mask: int) -> None:
+        self._sel.register(fd, mask)
+
+    def modify(self, fd: int, mask: int) -> None:
+        self._sel.modify(fd, mask)
+
+    def unregister(self, fd: int) -> None:
+        try:
+            self._sel.unregister(fd)
+        except (KeyError, ValueError):
+            pass
+
+    def poll(self, timeout: Optional[float]) -> List[Tuple[int, int]]:
+        return [(key.fd, mask) for key, mask in self._sel.select(timeout)]
+
+    def close(self) -> None:
+        self._sel.close()
+
+
 class Waiter:
     """One waiting thread: a condition on the reactor's lock, and whether it was notified."""
 
@@ -115,23 +193,28 @@ class Reactor:
     def __init__(self, lock: Any, threaded: bool) -> None:
         self.lock = lock
         self.threaded = threaded
-        self.selector = selectors.DefaultSelector()
-        # epoll and kqueue see registrations made while another thread waits in them; poll and select
-        # work on a snapshot, so a registration change must then wake the selecting thread.
-        self._live_registration = isinstance(
-            self.selector, tuple(getattr(selectors, n) for n in ("EpollSelector", "KqueueSelector", "DevpollSelector")
-                                 if hasattr(selectors, n))
-        )
+        self._poller: Any = _EpollPoller() if hasattr(_select, "epoll") else _SelectorPoller()
+        self._live_registration: bool = self._poller.live_registration
         self._timers: List[Tuple[float, int, Timer]] = []
         self._pushes = 0
         self._seq = itertools.count()
         self._soon: Deque[Callback] = deque()
+        self.deferred: Deque[Callback] = deque()
+        #: When the oldest deferred call is due (monotonic).
+        self._deferred_at = 0.0
+        #: Until when the leader now in select waits at most.
+        self._select_until = _FAR
+        #: When an application thread last called into a socket (recv/send under the lock): the I/O
+        #: thread keeps away from the selector while the application is busy with its sockets.
+        self.app_active_at = 0.0
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._woken = False
-        self.selector.register(self._wake_r, READ, None)
+        self._wake_fd = self._wake_r.fileno()
+        self._poller.register(self._wake_fd, READ)
         self._masks: Dict[int, int] = {}
+        self._handlers: Dict[int, Handler] = {}
         self._writers = 0
         #: One receive buffer for every stream this reactor reads (reads happen under the lock).
         self.recv_buffer = memoryview(bytearray(RECV_BUFFER_SIZE))
@@ -151,7 +234,9 @@ class Reactor:
         self.wait_epoch = 0
         self._thread: Optional[threading.Thread] = None
         self._thread_ident = _NOBODY
-        self._io_cond = threading.Condition(lock)
+        #: What the parked I/O thread sleeps on: an Event, not a condition on the context lock, so
+        #: waking up to look costs it no fight for the lock with a busy application thread.
+        self._io_event = threading.Event()
         self._handover = False
         self._released_at = 0.0
         self._io_wake_at = _FAR
@@ -174,14 +259,17 @@ class Reactor:
         if mask == old:
             return
         if mask == 0:
-            self.selector.unregister(sock)
+            self._poller.unregister(fd)
             del self._masks[fd]
+            self._handlers.pop(fd, None)
         elif old == 0:
-            self.selector.register(sock, mask, handler)
+            self._poller.register(fd, mask)
             self._masks[fd] = mask
+            self._handlers[fd] = handler
         else:
-            self.selector.modify(sock, mask, handler)
+            self._poller.modify(fd, mask)
             self._masks[fd] = mask
+            self._handlers[fd] = handler
         self._writers += bool(mask & WRITE) - bool(old & WRITE)
         if self.selecting and not self._live_registration:
             self.wake()
@@ -199,10 +287,8 @@ class Reactor:
         old = self._masks.pop(fd, 0)
         if old:
             self._writers -= bool(old & WRITE)
-            try:
-                self.selector.unregister(sock)
-            except (KeyError, ValueError):
-                pass
+            self._handlers.pop(fd, None)
+            self._poller.unregister(fd)
 
     # -- time and deferred calls ----------------------------------------------------------------
     def call_at(self, deadline: float, callback: Callback) -> Timer:
@@ -218,8 +304,8 @@ class Reactor:
             # the leader (or the parked I/O thread) computed its timeout from a later deadline
             if self.selecting:
                 self.wake()
-            elif self.leader == _NOBODY and self._thread is not None:
-                self._io_cond.notify()
+            elif deadline < self._io_wake_at:
+                self._io_event.set()
         return timer
 
     def call_later(self, delay: float, callback: Callback) -> Timer:
@@ -237,6 +323,40 @@ class Reactor:
         self._soon.append(callback)
         self._kick()
 
+    def defer(self, callback: Callback) -> None:
+        """Run ``callback`` when a thread next leads, or within :data:`DEFER_DELAY` at the latest.
+
+        Unlike :meth:`call_soon` this does not wake anybody at once: a streaming sender's flush is
+        batched into the sender's own next wait (or its next batch boundary) instead of bouncing to
+        the I/O thread after every message.  Lock held.
+        """
+        deferred = self.deferred
+        if not deferred:
+            self._deferred_at = due = time.monotonic() + DEFER_DELAY
+            if self.selecting:
+                if due < self._select_until:
+                    self.wake()  # the leader waits in select longer than that
+            elif self._thread is not None and due < self._io_wake_at:
+                self._io_event.set()  # the parked I/O thread would look too late
+        deferred.append(callback)
+
+    def postpone_deferred(self) -> None:
+        """The one deferred call is a streaming sender's flush, and that sender has just flushed by
+        itself: move the deadline on, so nobody else wakes for it while the sender keeps going."""
+        if len(self.deferred) == 1:
+            self._deferred_at = time.monotonic() + DEFER_DELAY
+
+    def run_deferred_if_due(self) -> None:
+        """Run deferred work older than :data:`DEFER_DELAY` (a sender's own calls do this, so that a
+        sender that never waits needs no other thread for its leftovers).  Lock held."""
+        if self.deferred and time.monotonic() >= self._deferred_at:
+            self._run_deferred()
+
+    def _run_deferred(self) -> None:
+        deferred = self.deferred
+        for _ in range(len(deferred)):
+            deferred.popleft()()
+
     def call_soon_threadsafe(self, callback: Callback) -> None:
         """As :meth:`call_soon`, from a thread that may not hold the lock (a ``__del__``).
 
@@ -245,13 +365,14 @@ class Reactor:
         """
         self._soon.append(callback)
         self.wake()
+        self._io_event.set()
 
     def _kick(self) -> None:
         """Make sure somebody runs the loop soon: wake the selecting leader, or the parked I/O thread."""
         if self.selecting:
             self.wake()
         elif self.leader == _NOBODY and self._thread is not None:
-            self._io_cond.notify()
+            self._io_event.set()
 
     def wake(self) -> None:
         """Interrupt a ``select`` in progress (or the next one)."""
@@ -268,20 +389,26 @@ class Reactor:
 
         Called with the lock held by the leader; releases it while waiting in ``select``.
         """
-        if self._soon:
-            self._run_soon()
+        if self._soon or self.deferred:
+            # Deferred calls may change what the caller waits for (a flush that drains a full pipe
+            # signals the very thread that leads, which is not selecting yet and so cannot be woken):
+            # run them, then only poll, so the caller looks at its condition again before blocking.
+            if self._soon:
+                self._run_soon()
+            if self.deferred:
+                self._run_deferred()
+            timeout = 0.0
         timers = self._timers
         while timers and timers[0][2].callback is None:
             heapq.heappop(timers)
         if timers:
             delay = max(0.0, timers[0][0] - time.monotonic())
             timeout = delay if timeout is None else min(timeout, delay)
-        if self._soon:
-            timeout = 0.0
+        self._select_until = _FAR if timeout is None else time.monotonic() + timeout
         self.selecting = True
         self.lock.release()
         try:
-            ready = self.selector.select(timeout)
+            ready = self._poller.poll(timeout)
         finally:
             self.lock.acquire()
             self.selecting = False
@@ -297,18 +424,20 @@ class Reactor:
                 for wakeup in wakeups.values():
                     wakeup()
 
-    def _dispatch(self, ready: List[Tuple[selectors.SelectorKey, int]]) -> None:
-        masks = self._masks
-        for key, mask in ready:
-            handler = key.data
+    def _dispatch(self, ready: List[Tuple[int, int]]) -> None:
+        handlers = self._handlers
+        wake_fd = self._wake_fd
+        for fd, mask in ready:
+            handler = handlers.get(fd)
             if handler is None:
-                self._drain_wake()
-                continue
-            if key.fd not in masks:
+                if fd == wake_fd:
+                    self._drain_wake()
                 continue  # closed by an earlier callback in this batch
             if mask & READ:
                 handler.on_readable()
-            if mask & WRITE and key.fd in masks:
+                if mask & WRITE and handlers.get(fd) is handler:
+                    handler.on_writable()
+            elif mask & WRITE:
                 handler.on_writable()
         if self._soon:
             self._run_soon()
@@ -442,7 +571,7 @@ class Reactor:
         timers = self._timers
         if self._soon or self._writers or self._stopping or (timers and timers[0][0] < self._io_wake_at):
             # pending output or work, or a timer due before the parked I/O thread would look again
-            self._io_cond.notify()
+            self._io_event.set()
         # otherwise the I/O thread looks again on its own (the grace period counts from _released_at)
 
     # -- threaded driver ------------------------------------------------------------------------
@@ -453,53 +582,85 @@ class Reactor:
     def _thread_main(self) -> None:
         self._thread_ident = threading.get_ident()
         backoff = IDLE_GRACE
-        with self.lock:
-            while not self._stopping:
-                try:
-                    if self.leader == _NOBODY and not self.followers:
-                        delay = self._idle_delay()
-                        if delay <= 0:
-                            self._io_lead()
-                            backoff = IDLE_GRACE
-                            continue
-                        self._park(delay)
-                    else:
-                        # An application thread leads.  It notifies us when it steps down with work
-                        # pending or a timer due; otherwise we look again now and then (it may have
-                        # stepped down and gone computing), less and less often while it keeps the
-                        # selector, so a thread blocked in recv for minutes costs almost nothing.
-                        self._park(backoff)
-                        backoff = min(backoff * 2, _MAX_PARK)
-                except Exception:  # pragma: no cover - a bug in a callback must not kill I/O
-                    import traceback
+        lock = self.lock
+        while not self._stopping:
+            try:
+                # Look without the lock (plain reads of a few attributes): a busy application keeps
+                # the lock most of the time, and fighting it for nothing stalls both threads.
+                if self.leader == _NOBODY and not self.followers:
+                    delay = self._idle_delay()
+                    if delay <= 0:
+                        with lock:
+                            if self.leader == _NOBODY and not self.followers and self._idle_delay() <= 0:
+                                self._io_lead()
+                                backoff = IDLE_GRACE
+                        continue
+                    # the application is busy with its sockets: look again later and later (a recv
+                    # loop refreshes app_active_at all the time); urgent work (queued calls, output
+                    # waiting, a timer, deferred output) sets _io_event meanwhile
+                    self._park(self._park_for(max(delay, backoff)))
+                else:
+                    # An application thread leads.  It wakes us when it steps down with work pending
+                    # or a timer due; otherwise we look again now and then (it may have stepped down
+                    # and gone computing), less and less often while it keeps the selector, so a
+                    # thread blocked in recv for minutes costs almost nothing.
+                    self._park(backoff)
+                backoff = min(backoff * 2, _MAX_PARK)
+            except Exception:  # pragma: no cover - a bug in a callback must not kill I/O
+                import traceback
 
-                    traceback.print_exc()
-            self.leader = _NOBODY
+                traceback.print_exc()
+        with lock:
+            if self.leader == self._thread_ident:
+                self.leader = _NOBODY
 
     def _park(self, delay: float) -> None:
+        event = self._io_event
         self._io_wake_at = time.monotonic() + delay
         try:
-            self._io_cond.wait(delay)
+            event.wait(delay)
         finally:
             self._io_wake_at = _FAR
+            event.clear()
 
     def _idle_delay(self) -> float:
-        """How long the I/O thread should still leave the selector to a recently active application."""
-        if self._soon or self._writers or self._woken:
+        """How long the I/O thread should still leave the selector to a recently active application
+        (0 or less: lead now)."""
+        if self._soon or self._writers or self._woken or self._stopping:
             return 0.0
         now = time.monotonic()
-        delay = self._released_at + IDLE_GRACE - now
+        delay = max(self._released_at, self.app_active_at) + IDLE_GRACE - now
+        if delay > 0:
+            timers = self._timers
+            if timers:
+                delay = min(delay, timers[0][0] - now)
+            if self.deferred:
+                delay = min(delay, self._deferred_at - now)
+        return delay
+
+    def _park_for(self, delay: float) -> float:
+        """``delay``, but no later than the next timer or the deadline of deferred output."""
+        now = time.monotonic()
         timers = self._timers
-        if timers and delay > 0:
-            delay = min(delay, timers[0][0] - now)
+        if timers:
+            delay = min(delay, max(0.0, timers[0][0] - now))
+        if self.deferred:
+            delay = min(delay, max(0.0, self._deferred_at - now))
         return delay
 
     def _io_lead(self) -> None:
+        """Lead until an application thread asks for the selector, or the application is busy with
+        its sockets again and nothing urgent is left (it then does its own I/O)."""
         self.leader = self._thread_ident
         self._handover = False
         try:
             while not self._stopping and not self._handover:
                 self.run_once(None)
+                if (
+                    time.monotonic() - self.app_active_at < IDLE_GRACE
+                    and not (self._soon or self._writers or self._woken)
+                ):
+                    break
         finally:
             self._handover = False
             self.leader = _NOBODY
@@ -512,7 +673,7 @@ class Reactor:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             self.wake()
-            self._io_cond.notify()
+            self._io_event.set()
             self.lock.release()
             try:
                 thread.join(5.0)
@@ -521,7 +682,7 @@ class Reactor:
         self.closed = True
         for waiter in list(self.followers):
             waiter.notify()
-        self.selector.close()
+        self._poller.close()
         self._wake_r.close()
         self._wake_w.close()
 

@@ -37,6 +37,7 @@ from .constants import ContextOption, Errno, Event, Flag, PollEvent, SocketOptio
 from .core import SocketCore
 from .error import Again, ContextTerminated, ZMQBindError, ZMQError
 from .message import Frame, MessageTracker
+from .patterns.pipe import SingleMessage
 from .sockopt import BYTES, KEY, OPTION_NAMES, OPTIONS
 from .utils import jsonapi
 
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from .context import Context
 
 _DONTWAIT = int(Flag.DONTWAIT)
+_monotonic = time.monotonic
 _SNDMORE = int(Flag.SNDMORE)
 _POLLIN = int(PollEvent.POLLIN)
 
@@ -156,6 +158,10 @@ class Socket(Generic[_ReturnT_co]):
         d["_core"] = core
         d["copy_threshold"] = 65536 if copy_threshold is None else copy_threshold
         d["_blocking"] = not core.reactor.threaded
+        #: Draft (thread-safe) socket types: single-part messages with routing ids and groups.
+        d["_single"] = core.pattern.thread_safe
+        #: send()'s shortcut applies (a classic socket type on the threaded driver)
+        d["_fast"] = not d["_single"] and not d["_blocking"]
         d["_type_name"] = core.type_name
         d["type"] = core.socket_type
         if not shadow:
@@ -464,6 +470,21 @@ class Socket(Generic[_ReturnT_co]):
         Again at once with ``DONTWAIT``.  ``copy=False, track=True`` returns a MessageTracker.
         """
         core = self._core
+        if not flags and type(data) is bytes and self._fast and not core.send_parts:
+            # the common case in few steps: one bytes frame, no flags, threaded driver
+            msg: List[Any] = [data]
+            with core.lock:
+                if core.closed:
+                    raise ZMQError(Errno.ENOTSOCK)
+                if core.pattern.send(msg):
+                    return None
+                if core.terminated():
+                    raise ContextTerminated()
+                self._wait(lambda: core.pattern.send(msg), core.options.sndtimeo)
+            return None
+        if self._single:
+            self._send_single(data, flags, copy, routing_id, group)
+            return None
         tracker: Optional[MessageTracker] = None
         if type(data) is not bytes:
             if isinstance(data, Frame):
@@ -489,7 +510,7 @@ class Socket(Generic[_ReturnT_co]):
             return tracker
         if parts:
             parts.append(data)
-            msg: List[Any] = parts
+            msg = parts
             core.send_parts = []
         else:
             msg = [data]
@@ -508,6 +529,95 @@ class Socket(Generic[_ReturnT_co]):
                 raise ContextTerminated()
             self._wait(lambda: core.pattern.send(msg), core.options.sndtimeo)
         return tracker
+
+    def _send_single(
+        self, data: Any, flags: int, copy: bool, routing_id: Optional[int], group: Optional[Union[str, bytes]]
+    ) -> None:
+        """Draft sockets (CLIENT, SERVER, RADIO ...): one frame per message, with its routing id or
+        group; SNDMORE is EINVAL (libzmq's thread-safe types have no multipart messages)."""
+        core = self._core
+        if flags & _SNDMORE:
+            raise ZMQError(Errno.EINVAL, "Invalid argument: thread-safe sockets send single-part messages")
+        if isinstance(data, Frame):
+            if routing_id is None:
+                routing_id = data.routing_id
+            if group is None:
+                group = data.group
+            body = data.bytes
+        elif type(data) is bytes:
+            body = data
+        elif isinstance(data, str):
+            raise TypeError("unicode not allowed, use send_string")
+        else:
+            body = memoryview(data).tobytes()
+        rid = int(routing_id) if routing_id is not None else 0
+        grp = group.encode("utf-8") if isinstance(group, str) else (bytes(group) if group is not None else b"")
+        pattern = core.pattern
+        with core.lock:
+            if core.closed:
+                raise ZMQError(Errno.ENOTSOCK)
+            if self._blocking:
+                core.reactor.turn_if_idle()
+            if pattern.send_single(body, rid, grp):
+                return
+            if flags & _DONTWAIT:
+                raise Again()
+            self._wait(lambda: pattern.send_single(body, rid, grp), core.options.sndtimeo)
+
+    def _recv_single(self, flags: int) -> SingleMessage:
+        core = self._core
+        pattern = core.pattern
+        with core.lock:
+            if core.closed:
+                raise ZMQError(Errno.ENOTSOCK)
+            if self._blocking:
+                core.reactor.turn_if_idle()
+            got = pattern.recv_single()
+            if got is not None:
+                return got
+            if flags & _DONTWAIT:
+                raise Again()
+            box: List[SingleMessage] = []
+
+            def done() -> bool:
+                msg = pattern.recv_single()
+                if msg is None:
+                    return False
+                box.append(msg)
+                return True
+
+            self._wait(done, core.options.rcvtimeo)
+            return box[0]
+
+    def join(self, group: Union[str, bytes]) -> None:
+        """DISH: receive the messages RADIOs send to ``group`` (at most 255 bytes)."""
+        self._group_call("join", group)
+
+    def leave(self, group: Union[str, bytes]) -> None:
+        """DISH: stop receiving ``group``."""
+        self._group_call("leave", group)
+
+    def _group_call(self, name: str, group: Union[str, bytes]) -> None:
+        core = self._core
+        if core.socket_type != SocketType.DISH:
+            raise ZMQError(Errno.ENOTSUP, f"{name} is for DISH sockets")
+        raw = group.encode("utf-8") if isinstance(group, str) else bytes(group)
+        with core.lock:
+            if core.closed:
+                raise ZMQError(Errno.ENOTSOCK)
+            getattr(core.pattern, name)(raw)
+
+    def connect_peer(self, addr: str) -> int:
+        """PEER: connect to ``addr`` and return the peer's routing id (for ``send(routing_id=...)``)."""
+        addr = _endpoint_str(addr)
+        core = self._core
+        self._check_usable()
+        with core.lock:
+            try:
+                return core.connect_peer(addr)
+            except ZMQError as exc:
+                _annotate(exc, addr)
+                raise
 
     def _tracked(self, msg: List[Any], tracker: Optional[MessageTracker]) -> List[Any]:
         core = self._core
@@ -537,6 +647,8 @@ class Socket(Generic[_ReturnT_co]):
                 raise TypeError(f"Frame {i} ({rmsg}) does not support the buffer interface.") from None
         if not msg_parts:
             raise ZMQError(Errno.EINVAL, "a message has at least one frame")
+        if self._single and len(msg_parts) > 1:
+            raise ZMQError(Errno.EINVAL, "Invalid argument: thread-safe sockets send single-part messages")
         core = self._core
         if not track and copy and not core.send_parts and all(type(p) is bytes for p in msg_parts):
             # the common case in one step: no per-frame send() calls
@@ -594,8 +706,10 @@ class Socket(Generic[_ReturnT_co]):
         with core.lock:
             if core.closed:
                 raise ZMQError(Errno.ENOTSOCK)
+            reactor = core.reactor
+            reactor.app_active_at = _monotonic()
             if self._blocking:
-                core.reactor.turn_if_idle()
+                reactor.turn_if_idle()
             msg = core.recv()
             if msg is not None:
                 return msg
@@ -632,8 +746,27 @@ class Socket(Generic[_ReturnT_co]):
         ``copy=False``.  RCVMORE says whether more frames of this message follow.  Waits up to
         RCVTIMEO (then Again); ``DONTWAIT`` raises Again at once."""
         core = self._core
+        queue = core.recv_queue
+        if queue and copy and not core.recv_rest:
+            # the common case: a message taken earlier in a batch, read without the lock
+            msg = queue.popleft()
+            frame = msg[0]
+            if len(msg) > 1:
+                core.recv_rest = msg[1:]
+                core.rcvmore = True
+            else:
+                core.rcvmore = False
+            return frame if type(frame) is bytes else bytes(frame)
         if core.closed:
             raise ZMQError(Errno.ENOTSOCK)
+        if self._single:
+            single = self._recv_single(flags)
+            if copy:
+                return single.body
+            frame_ = Frame(single.body)
+            frame_.routing_id = single.routing_id or None
+            frame_.group = single.group.decode("utf-8", "surrogateescape") if single.group else None
+            return frame_
         rest = core.recv_rest
         if rest:
             frame = rest.pop(0)
@@ -667,6 +800,8 @@ class Socket(Generic[_ReturnT_co]):
         core = self._core
         if core.closed:
             raise ZMQError(Errno.ENOTSOCK)
+        if self._single:
+            return [self.recv(flags, copy=copy, track=track)]
         rest = core.recv_rest
         if rest:
             msg = rest

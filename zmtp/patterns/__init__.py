@@ -20,6 +20,7 @@ from .pubsub import Pub, Sub, XPub, XSub
 from .radiodish import GROUP_MAX_LENGTH, Dish, Radio
 from .reqrep import Dealer, Rep, Req, Router
 from .scattergather import Gather, Scatter
+from .stream import StreamPattern
 
 PATTERNS: Dict[int, Type[Pattern]] = {
     SocketType.PAIR: Pair,
@@ -33,6 +34,7 @@ PATTERNS: Dict[int, Type[Pattern]] = {
     SocketType.PUSH: Push,
     SocketType.XPUB: XPub,
     SocketType.XSUB: XSub,
+    SocketType.STREAM: StreamPattern,
     # draft (thread-safe) types: single-part, see base.py for routing ids and groups
     SocketType.SERVER: Server,
     SocketType.CLIENT: Client,
@@ -46,7 +48,7 @@ PATTERNS: Dict[int, Type[Pattern]] = {
 
 __all__ = [
     "PATTERNS", "Pattern", "Pipe", "Message", "OutboundItem", "SubscriptionChange",
-    "Pair", "Pub", "Sub", "XPub", "XSub", "Req", "Rep", "Dealer", "Router", "Push", "Pull",
+    "Pair", "Pub", "Sub", "XPub", "XSub", "Req", "Rep", "Dealer", "Router", "Push", "Pull", "StreamPattern",
     "SingleMessage", "GroupChange", "GROUP_MAX_LENGTH",
     "Client", "Server", "Peer", "Radio", "Dish", "Scatter", "Gather", "Channel",
 ]

@@ -54,7 +54,7 @@ What the socket layer does to wire them (pyzmq's API):
 
 from __future__ import annotations
 
-from typing import Callable, List, Optional
+from typing import Callable, Deque, List, Optional
 
 from ..constants import Errno
 from ..error import ZMQError
@@ -118,6 +118,19 @@ class Pattern:
         Raises ``ZMQError`` EFSM/ENOTSUP for pattern violations.
         """
         raise NotImplementedError
+
+    def recv_many(self, out: Deque[Message], n: int) -> int:
+        """Append up to ``n`` more messages to ``out`` (what ``recv`` would return, in order); how
+        many.  The socket layer batches stateless patterns' receives with it."""
+        taken = 0
+        recv = self.recv
+        while taken < n:
+            msg = recv()
+            if msg is None:
+                break
+            out.append(msg)
+            taken += 1
+        return taken
 
     def send_single(self, body: bytes, routing_id: int = 0, group: bytes = b"") -> bool:
         """Thread-safe sockets: send one frame with its routing id / group (module docstring).

@@ -22,6 +22,11 @@ from typing import TYPE_CHECKING, Callable, Deque, List, NamedTuple, Optional, U
 if TYPE_CHECKING:
     from .base import Pattern
 
+#: A pipe calls its transport's ``on_outbound`` when its queue becomes non-empty and again every
+#: FLUSH_BATCH messages, so a sender that never waits still writes in batches of this size.
+FLUSH_BATCH = 256
+FLUSH_MASK = FLUSH_BATCH - 1
+
 #: A multipart message: its frames, in order.  Frames are ``bytes`` (or bytes-like on the send side).
 Message = List[bytes]
 
@@ -101,7 +106,8 @@ class Pipe:
         self.peer_socket_type = peer_socket_type
         #: The pattern this pipe is attached to.
         self.pattern: Optional[Pattern] = None
-        #: Transport hook: called when ``outbound`` goes from empty to non-empty.
+        #: Transport hook: called when ``outbound`` goes from empty to non-empty, and at every
+        #: FLUSH_BATCH-th message.
         self.on_outbound: Optional[Callable[[Pipe], None]] = None
         #: Transport hook: called when ``inbound`` drains to half of RCVHWM (resume a stopped reader).
         self.on_inbound_space: Optional[Callable[[Pipe], None]] = None
@@ -131,10 +137,15 @@ class Pipe:
         return (self.sndhwm <= 0 or len(self.outbound) < self.sndhwm) and not self.closed
 
     def write(self, item: OutboundItem) -> None:
-        """Queue a message (or a subscription change) for the peer.  The caller checked writable()."""
+        """Queue a message (or a subscription change) for the peer.  The caller checked writable().
+
+        The transport hears about it when the queue goes from empty to non-empty, and again at every
+        :data:`FLUSH_BATCH` messages (a streaming sender's batch boundary: see ``on_outbound``).
+        """
         outbound = self.outbound
         outbound.append(item)
-        if len(outbound) == 1 and self.on_outbound is not None:
+        n = len(outbound)
+        if (n == 1 or not n & FLUSH_MASK) and self.on_outbound is not None:
             self.on_outbound(self)
 
     def read(self) -> Optional[Message]:
@@ -167,6 +178,18 @@ class Pipe:
         inbound = self.inbound
         inbound.append(msg)
         if len(inbound) == 1 and self.pattern is not None:
+            self.pattern.pipe_readable(self)
+
+    def deliver_many(self, msgs: List[Message]) -> None:
+        """Several whole messages arrived (one read's worth): :meth:`deliver` for each, in bulk."""
+        if self.inbound_filter is not None:
+            for msg in msgs:
+                self.deliver(msg)
+            return
+        inbound = self.inbound
+        was_empty = not inbound
+        inbound.extend(msgs)
+        if was_empty and self.pattern is not None:
             self.pattern.pipe_readable(self)
 
     def deliver_subscription(self, topic: bytes, subscribe: bool) -> None:

@@ -7,7 +7,7 @@ recv on PUSH and send on PULL raise ENOTSUP, as libzmq's default ``xrecv``/``xse
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Deque, Optional
 
 from ..options import Options
 from ._common import not_supported
@@ -79,6 +79,9 @@ class Pull(Pattern):
         if self.options.conflate:
             return self._fq.recv_last()
         return self._fq.recv()
+
+    def recv_many(self, out: Deque[Message], n: int) -> int:
+        return self._fq.recv_many(out, n)
 
     def can_send(self) -> bool:
         return False

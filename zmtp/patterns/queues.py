@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Deque, Dict, List, Optional, Tuple
 
-from .pipe import Message, Pipe
+from .pipe import FLUSH_MASK, Message, Pipe
 
 
 class FairQueue:
@@ -70,6 +70,44 @@ class FairQueue:
                 active.popleft()
             return msg
         return None
+
+    def recv_many(self, out: Deque[Message], n: int) -> int:
+        """Append up to ``n`` messages to ``out``: in bulk while one pipe is active (the common
+        single-peer case), one per pipe in turn otherwise; the same pipe notifications as ``read``."""
+        active = self.active
+        taken = 0
+        while active and taken < n:
+            if len(active) > 1:
+                msg = self.recv()
+                if msg is None:
+                    break
+                out.append(msg)
+                taken += 1
+                continue
+            pipe = active[0]
+            inbound = pipe.inbound
+            before = len(inbound)
+            if not before:
+                active.popleft()
+                continue
+            take = min(before, n - taken)
+            if take == before:
+                out.extend(inbound)
+                inbound.clear()
+            else:
+                popleft = inbound.popleft
+                append = out.append
+                for _ in range(take):
+                    append(popleft())
+            taken += take
+            after = before - take
+            if after <= pipe.rcvhwm >> 1 < before and pipe.on_inbound_space is not None:
+                pipe.on_inbound_space(pipe)
+            if not after:
+                active.popleft()
+                if pipe.closed and pipe.on_drained is not None:
+                    pipe.on_drained(pipe)
+        return taken
 
     def recv_pipe(self) -> Optional[Tuple[Message, Pipe]]:
         """As :meth:`recv`, also saying which pipe the message came from (ROUTER, REP, REQ)."""
@@ -178,7 +216,8 @@ class LoadBalancer:
             hwm = pipe.sndhwm
             if (hwm <= 0 or len(outbound) < hwm) and not pipe.closed:
                 outbound.append(msg)
-                if len(outbound) == 1 and pipe.on_outbound is not None:
+                n = len(outbound)
+                if (n == 1 or not n & FLUSH_MASK) and pipe.on_outbound is not None:
                     pipe.on_outbound(pipe)
                 current += 1
                 self.current = 0 if current >= self.active else current

@@ -265,24 +265,35 @@ class Connection:
         if decoded or self._decoder.error is not None:
             self._process(decoded, events, now)
 
-    def receive_buffer(self) -> Optional[memoryview]:
-        """Where the rest of a large incoming frame goes, or None.
+    def set_message_sinks(
+        self,
+        each: Optional[Callable[[List[bytes]], None]],
+        batch: Optional[Callable[[List[List[bytes]]], None]] = None,
+    ) -> None:
+        """Where whole data messages go instead of :class:`MessageReceived` events (the driver's fast
+        path, once the handshake is complete): ``each(frames)`` per message, and ``batch(messages)``
+        for the runs of messages decoded from one chunk, which skips the per-message work here
+        altogether.  ``batch`` is used only where no message needs a look first (not on a publisher,
+        which reads ZMTP 3.0 subscriptions from data messages, nor on a sealed link).
+        """
+        self.message_sink = each
+        fast = batch is not None and not self._is_publisher and not self._sealed
+        self._decoder.batch_sink = batch if fast and self._state is State.ESTABLISHED else None
 
-        A driver may ``recv_into`` this buffer instead of calling :meth:`receive_data`, then report the
-        byte count with :meth:`buffer_received` (and release the view): a large body then crosses from
-        the kernel to its final buffer without intermediate copies.  The buffer is at most as large as
-        what of the body already arrived, so an announced size alone never makes us allocate; None while
-        less than ``frames.OFFER_MIN`` arrived (read normally then).
+    def receive_buffer(self) -> Optional[memoryview]:
+        """Where the driver may ``recv_into`` the rest of a large incoming frame, or None.
+
+        Reading a large body into the decoder's reused chunks instead of the driver's own buffer saves a
+        copy into fresh memory per read (see ``FrameDecoder.body_buffer``).  Report the byte count with
+        :meth:`buffer_received` (0 means the peer closed) and release the view.
         """
         if self._state is not State.ESTABLISHED:
             return None
         return self._decoder.body_buffer()
 
     def buffer_received(self, n: int, now: float = 0.0) -> List[Event]:
-        """``n`` bytes were written into :meth:`receive_buffer` (0 means the peer closed).
-
-        Returns and raises as :meth:`receive_data`.
-        """
+        """``n`` bytes were written into :meth:`receive_buffer`; returns and raises as
+        :meth:`receive_data`."""
         if self._state is State.CLOSED:
             return []
         if n == 0:

@@ -6,10 +6,11 @@ messages (one event per message, not per frame) and judges every size the moment
 before any body byte is buffered, so a peer cannot make us hold more than the maximum message size.
 
 Memory follows what arrived, never what was announced: a large body (``LARGE_BODY`` or more) is kept
-in a ``bytearray`` that grows as its bytes come in (growing a bytearray is amortised linear, and cheap
-on glibc, whose realloc moves large blocks with mremap), and the buffer offered to a driver for
-``recv_into`` is at most as large again as what already arrived.  Such a body is returned as that very
-``bytearray`` (no copy at the end); every other frame is ``bytes``.
+as the chunks that arrived and joined once, when complete, into the ``bytes`` handed over.  (A buffer of
+the announced size would cost that size for a bare header: Python zero-fills it, so unlike libzmq's
+malloc it is resident at once; a buffer grown as bytes arrive is re-allocated and copied as it grows,
+and zero-filled room for ``recv_into`` is written twice.  Chunks and one join cost two copies, as
+``recv_into`` plus the copy pyzmq's ``recv()`` makes.)  Frames are ``bytes``.
 
 Buffering is linear: bytes that complete nothing are appended to one ``bytearray`` and are parsed again
 only once enough have arrived to make progress (``_need``), so a large frame arriving in small pieces is
@@ -23,7 +24,7 @@ is pending), so the result is the same however the bytes were split.
 from __future__ import annotations
 
 import sys
-from typing import List, Optional, Tuple, Union
+from typing import Any, Callable, List, Optional, Tuple, Union
 
 from .errors import ErrorReason, RemoteProtocolError
 
@@ -36,16 +37,13 @@ RESERVED = 0xF8
 #: the maximum message size (a peer must not make us buffer gigabytes while still anonymous).
 HANDSHAKE_COMMAND_LIMIT = 1 << 20
 
-#: A frame body at least this large, still incomplete, is received into its own growing buffer
-#: (``FrameDecoder.body_buffer``), so a driver can ``recv_into`` it without intermediate copies, and is
-#: handed over as that ``bytearray``.
+#: A frame body at least this large, still incomplete, is collected as the chunks that arrive instead
+#: of being re-parsed from the decoder's buffer.
 LARGE_BODY = 1 << 16
-#: A large body is offered for ``recv_into`` once this much of it is in; until then the driver's normal
-#: reads feed it (a bare header says nothing about whether the body will ever come).
-OFFER_MIN = 1 << 12
-#: At most this much zeroed room is added to a body in one step before ``recv_into``.
-OFFER_STEP = 1 << 20
-_ZEROS = bytes(OFFER_STEP)
+#: The chunk a driver may ``recv_into`` for a large body (``FrameDecoder.body_buffer``), and how many
+#: such chunks a decoder keeps for reuse.
+BODY_CHUNK = 1 << 18
+SPARE_CHUNKS = 4
 
 #: The largest frame any allocation could hold: 2**47 bytes (128 TiB) is the whole user address space
 #: of a 64-bit machine with 48-bit virtual addresses (x86-64 with 4-level paging, most arm64), and
@@ -129,7 +127,8 @@ class FrameDecoder:
 
     __slots__ = (
         "_buf", "_need", "_parts", "_size", "max_message_size", "command_limit", "handshaking", "reserved",
-        "_body", "_body_pos", "_body_size", "_body_flags", "raw", "frame_limit", "max_frame_size", "error",
+        "_body", "_body_pos", "_body_size", "_body_flags", "_spare", "_offered", "raw", "frame_limit",
+        "max_frame_size", "error", "batch_sink",
     )
 
     def __init__(
@@ -149,14 +148,19 @@ class FrameDecoder:
         self.max_frame_size = max_frame_size
         #: Flag bits that must be zero: bits 3-7 on ZMTP 3.x, bits 2-7 on ZMTP 2.0 (no commands there).
         self.reserved = RESERVED
-        # a large frame body being received in place (see LARGE_BODY): filled up to _body_pos; any
-        # bytes beyond are zeroed room offered to recv_into
-        self._body: Optional[bytearray] = None
+        # a large frame body in progress (see LARGE_BODY): the chunks that arrived, _body_pos bytes
+        self._body: Optional[List[Union[bytes, memoryview]]] = None
         self._body_pos = 0
         self._body_size = 0
         self._body_flags = 0
+        #: chunks for body_buffer, kept for reuse (at most SPARE_CHUNKS), and the one now offered
+        self._spare: List[bytearray] = []
+        self._offered: Optional[bytearray] = None
         self.raw = False
         self.frame_limit = -1
+        #: When set (by the connection, once established), whole data messages are handed to it in
+        #: batches instead of being returned, and decoding pauses after each command.
+        self.batch_sink: Optional[Callable[[List[List[Any]]], None]] = None
         #: The error found after what the last :meth:`feed` returned; the next call raises it.
         self.error: Optional[RemoteProtocolError] = None
 
@@ -172,9 +176,10 @@ class FrameDecoder:
 
     @property
     def allocated(self) -> int:
-        """How many bytes the buffers hold, zeroed room for ``recv_into`` included."""
-        body = self._body
-        return len(self._buf) + self._size + (len(body) if body is not None else 0)
+        """How many bytes the buffers hold: what arrived and is not yet delivered, plus the chunks kept
+        for ``body_buffer`` (at most SPARE_CHUNKS + 1 of BODY_CHUNK bytes)."""
+        spare = len(self._spare) + (self._offered is not None)
+        return len(self._buf) + self._size + self._body_pos + spare * BODY_CHUNK
 
     def hold(self, data: bytes) -> None:
         """Keep ``data`` for later without decoding any of it (the caller resumes with ``feed(b"")``)."""
@@ -185,26 +190,31 @@ class FrameDecoder:
 
     # -- large bodies ------------------------------------------------------------------------------
     def body_buffer(self) -> Optional[memoryview]:
-        """Where the rest of a large frame body goes, for ``sock.recv_into``; None when not in one.
+        """Where the driver may ``recv_into`` the rest of a large body, or None (not in one).
 
-        The room offered is at most what of the body already arrived (and at least OFFER_MIN of it must
-        have), so an announced size never makes us allocate more than twice what the peer sent.  After
-        writing ``n`` bytes there, call :meth:`body_received`; release the view before the next call.
+        A chunk the decoder keeps and reuses: reading a large body into memory already in use costs
+        far less than into fresh allocations (each new large block is mapped and faulted in page by
+        page, which measured at several times the copy itself).  The room offered is one chunk
+        (:data:`BODY_CHUNK` at most, and no more than the body still needs), so what the connection
+        holds beyond what arrived is bounded by a constant.  After writing ``n`` bytes, call
+        :meth:`body_received` (and release the view).
         """
-        body = self._body
-        if body is None or self._body_pos < OFFER_MIN:
+        if self._body is None:
             return None
-        pos = self._body_pos
-        if len(body) == pos:
-            grow = min(self._body_size - pos, pos, OFFER_STEP)
-            body = self._extend(memoryview(_ZEROS)[:grow])
-        return memoryview(body)[pos:]
+        spare = self._spare
+        chunk = spare.pop() if spare else bytearray(BODY_CHUNK)
+        self._offered = chunk
+        return memoryview(chunk)[: min(BODY_CHUNK, self._body_size - self._body_pos)]
 
     def body_received(self, n: int) -> List[Decoded]:
         """``n`` bytes were written into :meth:`body_buffer`; return what that completed."""
         if self.error is not None:
             raise self.error
-        assert self._body is not None and 0 <= n <= len(self._body) - self._body_pos
+        chunk = self._offered
+        chunks = self._body
+        assert chunk is not None and chunks is not None and 0 <= n <= self._body_size - self._body_pos
+        self._offered = None
+        chunks.append(memoryview(chunk)[:n])
         self._body_pos += n
         if self._body_pos < self._body_size:
             return []
@@ -212,29 +222,24 @@ class FrameDecoder:
         self._finish_body(out)
         return out
 
-    def _extend(self, chunk: memoryview) -> bytearray:
-        """Append ``chunk`` to the body (whose bytes beyond _body_pos are scratch, overwritten first)."""
-        body = self._body
-        assert body is not None
-        pos = self._body_pos
-        try:
-            body[pos : pos + len(chunk)] = chunk
-        except BufferError:  # the driver still holds a view of it: move to a new buffer (rare)
-            body = bytearray(memoryview(body)[:pos])
-            body += chunk
-            self._body = body
-        return body
-
     def _start_body(self, data: bytes, start: int, n: int, size: int, flags: int) -> None:
-        """A large frame's body begins at ``data[start:n]``: keep what arrived, grow with the rest."""
-        self._body = bytearray(memoryview(data)[start:n])
+        """A large frame's body begins at ``data[start:n]``: keep what arrived, collect the rest."""
+        self._body = [data[start:n] if start or n != len(data) else data]
         self._body_pos = n - start
         self._body_size = size
         self._body_flags = flags
 
     def _finish_body(self, out: List[Decoded]) -> None:
-        body = self._body
-        assert body is not None
+        chunks = self._body
+        assert chunks is not None
+        body = bytes(chunks[0]) if len(chunks) == 1 else b"".join(chunks)
+        spare = self._spare
+        for chunk in chunks:
+            if type(chunk) is memoryview:
+                base = chunk.obj
+                chunk.release()
+                if len(spare) < SPARE_CHUNKS:
+                    spare.append(base)  # type: ignore[arg-type]
         flags = self._body_flags
         self._body = None
         self._body_pos = 0
@@ -251,14 +256,19 @@ class FrameDecoder:
         else:
             parts = self._parts
             parts.append(body)
-            out.append(parts)
             self._parts = []
             self._size = 0
+            if self.batch_sink is not None:
+                self.batch_sink([parts])  # now: messages after it in this feed go to the sink too
+            else:
+                out.append(parts)
 
     def _feed_body(self, data: bytes, out: List[Decoded]) -> bytes:
         """Feed the large body in progress; return what follows it (b"" if nothing, or if paused)."""
         take = min(len(data), self._body_size - self._body_pos)
-        self._extend(memoryview(data)[:take])
+        chunks = self._body
+        assert chunks is not None
+        chunks.append(data if take == len(data) else data[:take])
         self._body_pos += take
         if self._body_pos < self._body_size:
             return b""
@@ -322,8 +332,25 @@ class FrameDecoder:
         max_frame = self.max_frame_size
         reserved = self.reserved
         handshaking = self.handshaking  # changes only between calls (a command pauses the loop)
+        sink = self.batch_sink
+        if sink is not None:
+            # Data messages go to the sink in one batch per call, not through ``out``; a command stops
+            # decoding (the caller acts on it, then resumes with feed(b"")), so nothing that follows a
+            # command is delivered before the command is handled.
+            batch: List[List[Any]] = []
+            put = batch.append
+        else:
+            put = append
         try:
             while True:
+                if sink is not None and not parts and (maxsize < 0 or maxsize >= 255):
+                    # the common frame, in a tight loop: a short, final data frame (flags 0)
+                    while n - pos >= 2 and not data[pos]:
+                        end = pos + 2 + data[pos + 1]
+                        if end > n:
+                            break
+                        put([data[pos + 2 : end]])
+                        pos = end
                 avail = n - pos
                 if avail < 2:
                     need = 2
@@ -378,7 +405,7 @@ class FrameDecoder:
                 pos = end
                 if flags & COMMAND:
                     append(body)
-                    if handshaking:
+                    if handshaking or sink is not None:
                         need = 0  # paused: see the class docstring
                         break
                 elif flags & MORE:
@@ -386,17 +413,21 @@ class FrameDecoder:
                     self._size += size
                 elif parts:
                     parts.append(body)
-                    append(parts)
+                    put(parts)
                     parts = self._parts = []
                     self._size = 0
                 else:
-                    append([body])
+                    put([body])
         except RemoteProtocolError:
             self._need = 2
+            if sink is not None and batch:
+                sink(batch)  # what was complete before the bad frame is delivered first
             raise
         self._need = need
         if pos < n:
             buf += memoryview(data)[pos:]
+        if sink is not None and batch:
+            sink(batch)
 
     def _feed_raw(self, data: bytes, out: List[Decoded]) -> None:
         """Raw mode: every wire frame as ``(flags, body)``; no reassembly (the caller does it)."""

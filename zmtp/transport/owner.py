@@ -7,7 +7,7 @@ is called with the context lock held.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Optional, Protocol
 
 from ..options import Options
 from ..patterns.pipe import Pipe
@@ -34,6 +34,10 @@ class Owner(Protocol):
         """The Socket-Type name sent in READY, e.g. ``"DEALER"``."""
 
     @property
+    def raw(self) -> bool:
+        """True for STREAM sockets: connections carry raw bytes, no ZMTP."""
+
+    @property
     def closed(self) -> bool:
         """True once the application closed the socket (it may still be lingering)."""
 
@@ -49,14 +53,14 @@ class Owner(Protocol):
     def make_connection(self, now: float, peer_address: str) -> Connection:
         """A fresh sans-IO ZMTP connection configured from the socket's options."""
 
-    def add_stream(self, stream: Stream) -> bool:
+    def add_stream(self, stream: Any) -> bool:
         """A tcp/ipc connection exists (before any I/O on it).  False: the socket does not want it
         (closed); the stream is then closed by the caller without further callbacks."""
 
-    def stream_ready(self, stream: Stream, event: HandshakeComplete) -> Optional[Pipe]:
+    def stream_ready(self, stream: Any, event: HandshakeComplete) -> Optional[Pipe]:
         """The handshake completed: the pipe for this peer, or None to refuse it."""
 
-    def stream_closed(self, stream: Stream) -> None:
+    def stream_closed(self, stream: Any) -> None:
         """A stream closed (peer left, error, or we closed it)."""
 
     def authenticate(self, stream: Stream, request: AuthenticationRequested) -> None:

@@ -31,7 +31,6 @@ import time
 from typing import Any, Dict, List, Optional
 
 from ..constants import Event
-from ..options import Options
 from ..patterns.pipe import GroupChange, Pipe, SubscriptionChange
 from ..protocol import (
     AuthenticationRequested,
@@ -54,6 +53,8 @@ from ..reactor import READ, WRITE, Handler, Reactor, Timer
 from .endpoint import format_ipc, format_tcp, ipc_path, resolve, split_host_port, tcp_bind_addresses
 from .failure import PeerClosed, PeerSentError, describe, handshake_failure, is_protocol_violation, logger
 from .owner import Owner
+from .raw import RawConnection
+from .tcp import apply_tcp_options
 
 #: How much one read takes from the kernel (the reactor's shared receive buffer is this large).
 RECV_SIZE = 1 << 18
@@ -68,31 +69,6 @@ ACCEPT_BACKOFF_MAX = 1.0
 _INT_MAX = (1 << 31) - 1
 #: RECONNECT_STOP bits (libzmq's ZMQ_RECONNECT_STOP_*).
 _STOP_CONN_REFUSED, _STOP_HANDSHAKE_FAILED, _STOP_AFTER_DISCONNECT = 0x1, 0x2, 0x4
-
-
-def apply_tcp_options(sock: socket.socket, o: Options) -> None:
-    """TCP_NODELAY always (ZMTP batches itself), then the socket's buffer and keepalive options."""
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if o.sndbuf > 0:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, o.sndbuf)
-        if o.rcvbuf > 0:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, o.rcvbuf)
-        if o.tcp_keepalive >= 0:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, o.tcp_keepalive)
-        if o.tcp_keepalive > 0:
-            for value, name in (
-                (o.tcp_keepalive_cnt, "TCP_KEEPCNT"),
-                (o.tcp_keepalive_idle, "TCP_KEEPIDLE"),
-                (o.tcp_keepalive_intvl, "TCP_KEEPINTVL"),
-            ):
-                if value > 0 and hasattr(socket, name):
-                    sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
-        if o.tcp_maxrt > 0 and hasattr(socket, "TCP_USER_TIMEOUT"):
-            # TCP_MAXRT: how long sent data may stay unacknowledged (libzmq: tune_tcp_maxrt)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, o.tcp_maxrt)
-    except OSError:
-        pass
 
 
 def _peer_address(sock: socket.socket) -> str:
@@ -162,7 +138,7 @@ class Stream(Handler):
         view = conn.receive_buffer()
         try:
             if view is not None:
-                # the rest of a large frame: straight into its own buffer
+                # the rest of a large frame: straight into the decoder's (reused) chunk
                 n = self.sock.recv_into(view)
             else:
                 # recv_into one reusable buffer: sock.recv(256 KiB) would allocate (and map) a fresh
@@ -269,7 +245,7 @@ class Stream(Handler):
         self.pipe = pipe
         pipe.zmtp_version = event.version[1]
         pipe.data = self
-        self.conn.message_sink = pipe.deliver
+        self.conn.set_message_sinks(pipe.deliver, pipe.deliver_many)
         self.owner.transport_event(Event.HANDSHAKE_SUCCEEDED, self.endpoint, 0)
         return True
 
@@ -461,7 +437,7 @@ class Stream(Handler):
             self.sock.close()
         except OSError:
             pass
-        self.conn.message_sink = None
+        self.conn.set_message_sinks(None)
         self.owner.stream_closed(self)
 
     def _report(self, error: BaseException) -> None:
@@ -594,7 +570,7 @@ class Listener(Handler):
             if self.closed:
                 conn.close()
                 return
-            stream = Stream(self.owner, conn, self.last_endpoint, None)
+            stream: Any = (RawConnection if self.owner.raw else Stream)(self.owner, conn, self.last_endpoint, None)
             self.owner.transport_event(Event.ACCEPTED, self.last_endpoint, stream.fd)
             if self.owner.add_stream(stream):
                 stream.start()
@@ -658,8 +634,10 @@ class Connecter(Handler):
         self.endpoint = endpoint
         self.closed = False
         self.sock: Optional[socket.socket] = None
-        self.stream: Optional[Stream] = None
+        self.stream: Optional[Any] = None  # a Stream, or a RawConnection for STREAM sockets
         self.pipe: Optional[Pipe] = None  # the persistent pipe, created by the owner
+        #: CONNECT_ROUTING_ID as it was when connect() was called: the id the peer gets on our side.
+        self.routing_id = b""
         #: Set by the owner's close() while the pipe still holds messages: keep (re)connecting until
         #: they are written, or the linger expires.
         self.lingering = False
@@ -785,7 +763,7 @@ class Connecter(Handler):
         assert sock is not None
         self.sock = None
         self._current_ivl = -1
-        stream = Stream(self.owner, sock, self.endpoint, self)
+        stream: Any = (RawConnection if self.owner.raw else Stream)(self.owner, sock, self.endpoint, self)
         self.stream = stream
         self.owner.transport_event(Event.CONNECTED, self.endpoint, stream.fd)
         if self.owner.add_stream(stream):
@@ -794,18 +772,20 @@ class Connecter(Handler):
             self.stream = None
             stream.close(None)
 
-    def stream_closed(self, stream: Stream) -> None:
+    def stream_closed(self, stream: Any) -> None:
+        closed: Any = stream  # (``is`` below would narrow ``stream`` to Optional)
         if stream is self.stream:
             self.stream = None
             if self.closed:
                 return
-            if stream.pipe is None and stream.error is not None and (
+            error: Optional[BaseException] = closed.error
+            if closed.pipe is None and error is not None and (
                 self.owner.options.reconnect_stop & _STOP_HANDSHAKE_FAILED
             ):
                 logger.info("%s: handshake failed; not reconnecting (RECONNECT_STOP)", self.endpoint)
                 self._give_up(forget=False)
                 return
-            if self.owner.options.reconnect_ivl <= 0 and stream.error is not None and not self.lingering:
+            if self.owner.options.reconnect_ivl <= 0 and error is not None and not self.lingering:
                 # libzmq's session, with no reconnect interval, drops the endpoint (term_endpoint)
                 self._give_up(forget=True)
                 return
@@ -852,4 +832,4 @@ class Connecter(Handler):
             self.owner.transport_event(Event.CLOSED, self.endpoint, fd)
 
 
-__all__ = ["Stream", "Listener", "Connecter", "apply_tcp_options", "WRITE_BATCH", "OUTPUT_STALL"]
+__all__ = ["Stream", "Listener", "Connecter", "WRITE_BATCH", "OUTPUT_STALL"]
