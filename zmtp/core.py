@@ -34,10 +34,11 @@ from .protocol.curve import CurveClient, CurveServer
 from .protocol.plain import PlainClient, PlainServer
 from .protocol.sockettypes import SOCKET_TYPE_NAMES
 from .reactor import Reactor
-from .sockopt import KEY, OPTIONS, spec_for
+from .sockopt import KEY, OPTIONS, check_unknown_option, spec_for
 from .transport.endpoint import parse_endpoint
 from .transport.failure import describe, logger
 from .transport.inproc import InprocLink, InprocNames
+from .transport.notify import disconnect_message, hiccup_message
 from .transport.stream import Connecter, Listener, Stream
 from .zap import ZapBroker
 
@@ -58,6 +59,8 @@ _PERSISTENT_PIPES = frozenset(
 _BATCH_RECV = frozenset({SocketType.PULL, SocketType.SUB, SocketType.XSUB, SocketType.DEALER,
                          SocketType.ROUTER, SocketType.PAIR})
 _RECV_BATCH = 255
+#: Socket types whose LINGER starts at 0 (libzmq's xsub_t constructor).
+_LINGER_ZERO = frozenset({SocketType.SUB, SocketType.XSUB})
 #: A send is written straight from the application's thread when the application has waited (for a
 #: reply, a poll ...) since this stream's last direct write, or when that write is older than this many
 #: seconds; otherwise the application is streaming, and the reactor writes the burst in batches.
@@ -77,7 +80,6 @@ _IPC_BIND_ERRORS = {
     _errno.ENAMETOOLONG: 'ipc path "{path}" is longer than {max} characters (sizeof(sockaddr_un.sun_path)).',
     _errno.ENOENT: 'No such file or directory for ipc path "{path}".',
 }
-_STOP_AFTER_DISCONNECT = 0x4
 
 
 class Signaler:
@@ -142,6 +144,8 @@ class SocketCore:
         #: STREAM sockets speak raw bytes to non-ZeroMQ peers (transport/raw.py).
         self.raw = socket_type == SocketType.STREAM
         self.options = Options(socket_type=socket_type)
+        if socket_type in _LINGER_ZERO:
+            self.options.linger = 0  # libzmq's xsub_t: pending subscriptions never hold up a close
         self.reactor = reactor
         self.lock = reactor.lock
         self.inproc = inproc
@@ -182,8 +186,6 @@ class SocketCore:
         self.signal_hooks: List[Callable[[], None]] = []
         self._signaler: Optional[Signaler] = None
         self.monitor: Optional[MonitorSink] = None
-        #: True once disconnect() ran with RECONNECT_STOP_AFTER_DISCONNECT set (see Connecter).
-        self.disconnected = False
 
     def __repr__(self) -> str:
         return f"<SocketCore {self.type_name}{' closed' if self.closed else ''} at {id(self):#x}>"
@@ -194,8 +196,7 @@ class SocketCore:
         option = int(option)
         spec = OPTIONS.get(option)
         if spec is None:
-            if not isinstance(value, (int, bytes)) or isinstance(value, bool):
-                raise TypeError(f"expected int or bytes for unknown option {option}, got: {value!r}")
+            check_unknown_option(option, value)  # TypeError as pyzmq for a value of the wrong type
             raise ZMQError(Errno.EINVAL, f"Invalid argument: unknown socket option {option}")
         if not spec.writable:
             raise ZMQError(Errno.EINVAL, f"Invalid argument: option {option} is read-only")
@@ -352,8 +353,6 @@ class SocketCore:
         if target is None:
             parse_endpoint(addr)
             raise ZMQError(Errno.ENOENT, f"No such endpoint: {addr}")
-        if self.options.reconnect_stop & _STOP_AFTER_DISCONNECT:
-            self.disconnected = True
         self._drop_connect(target)
 
     def connect_stopped(self, connecter: Connecter, forget: bool) -> None:
@@ -534,6 +533,16 @@ class SocketCore:
         connecter = stream.connecter
         pipe = stream.pipe
         if pipe is not None and pipe.data is stream:
+            if not self.closed:
+                # DISCONNECT_MSG / HICCUP_MSG (see transport/notify.py)
+                if connecter is None and self.options.disconnect_msg:
+                    bye = disconnect_message(self)
+                    if bye:
+                        pipe.deliver([bye])
+                elif connecter is not None and stream.error is not None and self.options.hiccup_msg:
+                    hiccup = hiccup_message(self)
+                    if hiccup and not connecter.closed and connecter.pipe is pipe:
+                        pipe.deliver([hiccup])
             pipe.data = None
             if connecter is None or connecter.pipe is not pipe:
                 if pipe.inbound and not self.closed:

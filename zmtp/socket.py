@@ -818,14 +818,17 @@ class Socket(Generic[_ReturnT_co]):
     def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> int:
         """Receive one frame into ``buffer`` (at most ``nbytes`` bytes, 0: the buffer's size);
         returns the frame's full size (it was truncated if larger)."""
+        # every argument is checked before a message is taken, as pyzmq does (same exception types)
         view = memoryview(buffer)
         if view.readonly:
-            raise TypeError("recv_into needs a writable buffer")
+            raise BufferError("memoryview: underlying buffer is not writable")
+        if not view.contiguous:
+            raise BufferError("memoryview: underlying buffer is not contiguous")
         view = view.cast("B")
-        if nbytes < 0:
-            raise ValueError(f"nbytes={nbytes!r} must be non-negative")
-        if nbytes > len(view):
-            raise ValueError(f"nbytes={nbytes} exceeds the buffer's {len(view)} bytes")
+        if not isinstance(nbytes, int) or not isinstance(flags, int):
+            raise TypeError("an integer is required")
+        if nbytes < 0 or nbytes > len(view):
+            raise ValueError(f"nbytes={nbytes} too big for memoryview of {len(view)}B")
         frame = self.recv(flags, copy=False)
         data = frame.buffer
         n = min(len(data), nbytes or len(view))

@@ -70,11 +70,6 @@ class Owner(Protocol):
     def transport_event(self, event: int, endpoint: str, value: int = 0, reason: str = "") -> None:
         """Something a socket monitor reports happened (libzmq's ZMQ_EVENT_* numbers)."""
 
-    @property
-    def disconnected(self) -> bool:
-        """True once the application disconnected an endpoint of this socket while RECONNECT_STOP has
-        AFTER_DISCONNECT (libzmq's ``socket_base_t::is_disconnected``)."""
-
     def connect_stopped(self, connecter: Connecter, forget: bool) -> None:
         """A connecter gave up for good (RECONNECT_STOP, or no reconnect interval): drop its pipe, and
         with ``forget`` its endpoint."""

@@ -52,6 +52,7 @@ from ..protocol import (
 from ..reactor import READ, WRITE, Handler, Reactor, Timer
 from .endpoint import format_ipc, format_tcp, ipc_path, resolve, split_host_port, tcp_bind_addresses
 from .failure import PeerClosed, PeerSentError, describe, handshake_failure, is_protocol_violation, logger
+from .notify import NOTIFY_CONNECT, NOTIFY_DISCONNECT, hello_message
 from .owner import Owner
 from .raw import RawConnection
 from .tcp import apply_tcp_options
@@ -68,7 +69,8 @@ ACCEPT_BACKOFF = 0.05
 ACCEPT_BACKOFF_MAX = 1.0
 _INT_MAX = (1 << 31) - 1
 #: RECONNECT_STOP bits (libzmq's ZMQ_RECONNECT_STOP_*).
-_STOP_CONN_REFUSED, _STOP_HANDSHAKE_FAILED, _STOP_AFTER_DISCONNECT = 0x1, 0x2, 0x4
+#: (AFTER_DISCONNECT, 0x4, needs nothing here: disconnect() stops its endpoint's connecter at once.)
+_STOP_CONN_REFUSED, _STOP_HANDSHAKE_FAILED = 0x1, 0x2
 
 
 def _peer_address(sock: socket.socket) -> str:
@@ -247,6 +249,12 @@ class Stream(Handler):
         pipe.data = self
         self.conn.set_message_sinks(pipe.deliver, pipe.deliver_many)
         self.owner.transport_event(Event.HANDSHAKE_SUCCEEDED, self.endpoint, 0)
+        options = self.owner.options
+        if options.router_notify & NOTIFY_CONNECT:
+            pipe.deliver([b""])
+        hello = hello_message(self.owner) if options.hello_msg else b""
+        if hello:
+            self.conn.send_message([hello])  # ahead of whatever the pipe holds
         return True
 
     def resume_reading(self) -> None:
@@ -417,6 +425,9 @@ class Stream(Handler):
             return
         if error is not None:
             self._report(error)
+            pipe = self.pipe
+            if pipe is not None and self.owner.options.router_notify & NOTIFY_DISCONNECT:
+                pipe.deliver([b""])
         if flush and self.started:
             # best effort: the goodbye (an ERROR command) the core queued
             try:
@@ -622,8 +633,7 @@ class Connecter(Handler):
     never retries; with RECONNECT_IVL_MAX set the interval starts at RECONNECT_IVL and doubles up to the
     maximum; without it every interval is RECONNECT_IVL plus a random part below RECONNECT_IVL.  A failed
     attempt reports CLOSED (its socket) and CONNECT_RETRIED (the interval); CONNECT_TIMEOUT bounds a tcp
-    connect in progress; RECONNECT_STOP gives up on a refused connection, on a failed handshake, or
-    (ipc) on a refused connection once the socket has disconnected an endpoint.
+    connect in progress; RECONNECT_STOP gives up on a refused connection or a failed handshake.
     """
 
     def __init__(self, owner: Owner, transport: str, address: str, endpoint: str) -> None:
@@ -727,10 +737,7 @@ class Connecter(Handler):
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s: connect failed: %s", self.endpoint, describe(OSError(err, os.strerror(err))))
         stop = self.owner.options.reconnect_stop
-        if err == errno.ECONNREFUSED and (
-            stop & _STOP_CONN_REFUSED
-            or (stop & _STOP_AFTER_DISCONNECT and self.transport == "ipc" and self.owner.disconnected)
-        ):
+        if err == errno.ECONNREFUSED and stop & _STOP_CONN_REFUSED:
             logger.info("%s: connection refused; not reconnecting (RECONNECT_STOP)", self.endpoint)
             self._give_up(forget=True)
             return
