@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import enum
 import inspect
+import sys
 from pathlib import Path
 from typing import Any, Dict
 
@@ -87,8 +88,11 @@ def test_pyzmq_top_level_names() -> None:
         value = getattr(zmq, name)
         if name.startswith("_") or isinstance(value, bool) or not isinstance(value, int):
             continue
+        if name == "IPC_PATH_MAX_LEN" and value == 0:
+            continue  # pyzmq's cffi backend (PyPy) does not know it and says 0
         assert int(getattr(zmtp, name)) == int(value), name
-    assert zmtp.IPC_PATH_MAX_LEN == zmq.IPC_PATH_MAX_LEN
+    if sys.platform.startswith("linux"):
+        assert zmtp.IPC_PATH_MAX_LEN == 107  # sizeof(sockaddr_un.sun_path) - 1
     assert zmtp.COPY_THRESHOLD == zmq.COPY_THRESHOLD
     assert type(zmtp.pyzmq_version_info()) is tuple and all(type(n) is int for n in zmtp.pyzmq_version_info())
     assert zmtp.pyzmq_version_info() >= (17, 0, 0)  # programs gate asyncio support on >= 17

@@ -31,6 +31,9 @@ import zmtp.utils.monitor as zmtp_monitor
 
 LOCAL = "tcp://127.0.0.1:*"
 WAIT = 3.0
+#: pyzmq's cffi backend (PyPy) reads errno after the monitor event clobbered it and does not check
+#: zmq_socket_monitor's result; its Cython backend (CPython) does both as libzmq reports them.
+PYZMQ_CFFI = "cffi" in zmq.backend.Socket.__module__
 FD_EVENTS = {"LISTENING", "ACCEPTED", "CONNECTED", "DISCONNECTED", "CLOSED"}
 #: One recorded event: (name, value, endpoint).
 Ev = Tuple[str, int, str]
@@ -566,7 +569,8 @@ def test_bind_failures(tmp_path: Any) -> None:
         for ep, code in cases:
             with pytest.raises(impl.mod.ZMQError) as info:
                 s.bind(ep)
-            assert info.value.errno == code
+            if impl.name == "zmtp" or not PYZMQ_CFFI:  # (its cffi backend reads errno too late)
+                assert info.value.errno == code
             assert ep in str(info.value)
             rec.until("BIND_FAILED", cases.index((ep, code)) + 1)
         return rec.settle(0.05), {}
@@ -657,6 +661,8 @@ def test_monitor_api_errors_as_libzmq(pctx: zmq.Context) -> None:
             s.linger = 0
             for addr, events, code in (("tcp://127.0.0.1:*", mod.EVENT_ALL, mod.EPROTONOSUPPORT),
                                        ("inproc://m-bad-events", 1 << 16, mod.EINVAL)):
+                if mod is zmq and PYZMQ_CFFI:
+                    continue  # (pyzmq's cffi backend ignores zmq_socket_monitor's result)
                 with pytest.raises(mod.ZMQError) as info:
                     s.monitor(addr, events)
                 assert info.value.errno == code, (mod.__name__, addr)

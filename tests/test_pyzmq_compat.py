@@ -25,6 +25,11 @@ import zmq
 import zmtp
 
 EXAMPLES = Path(__file__).resolve().parent / "pyzmq_examples"
+#: zmtp follows pyzmq's Cython backend (CPython); its cffi backend (PyPy) differs in small error cases
+#: (a None option value, context option defaults ...), so those comparisons need the Cython one.
+cython_pyzmq = pytest.mark.skipif("cffi" in zmq.backend.Socket.__module__,
+                                  reason="pyzmq's cffi backend (PyPy) differs from its Cython backend here; "
+                                         "zmtp follows the Cython one (checked on CPython)")
 ROOT = Path(zmtp.__file__).resolve().parent.parent
 WAIT = 3.0
 
@@ -259,6 +264,7 @@ UNKNOWN_OPTION_CASES = [
 ]
 
 
+@cython_pyzmq
 def test_option_type_errors_as_pyzmq(pctx: zmq.Context, zctx: zmtp.Context) -> None:
     """An option zmtp does not have, or a value of the wrong type: TypeError where pyzmq raises it
     (before any errno), EINVAL where libzmq refuses (zmtp lacks SOCKS_PROXY: EINVAL, as libzmq built
@@ -333,11 +339,12 @@ def test_recv_into_checks_arguments_first(pctx: zmq.Context, zctx: zmtp.Context)
 def test_errors_name_the_endpoint_with_libzmqs_errno(pctx: zmq.Context, zctx: zmtp.Context, tmp_path: Path) -> None:
     """bind/connect errors: the errno libzmq gives (ENODEV for an unknown interface, ENAMETOOLONG for an
     ipc path over IPC_PATH_MAX_LEN, ENOENT for a missing directory) and a message naming the address."""
-    assert zmtp.IPC_PATH_MAX_LEN == zmq.IPC_PATH_MAX_LEN
-    longest_ok = "/tmp/" + "x" * (zmq.IPC_PATH_MAX_LEN - 5)
+    limit = zmtp.IPC_PATH_MAX_LEN
+    assert zmq.IPC_PATH_MAX_LEN in (limit, 0)  # (0: pyzmq's cffi backend, on PyPy, does not know it)
+    longest_ok = "/tmp/" + "x" * (limit - 5)
     cases = [
         ("bind", "tcp://nosuchiface0:5555"), ("bind", "tcp://eth99:5555"),
-        ("bind", "ipc:///" + "x" * zmq.IPC_PATH_MAX_LEN), ("connect", "ipc:///" + "x" * zmq.IPC_PATH_MAX_LEN),
+        ("bind", "ipc:///" + "x" * limit), ("connect", "ipc:///" + "x" * limit),
         ("connect", "ipc://" + longest_ok), ("bind", f"ipc://{tmp_path}/no/such/dir/s"),
         ("connect", "tcp://*:5"), ("bind", "nonsense://x"), ("connect", "tcp://127.0.0.1"),
     ]
@@ -364,6 +371,7 @@ def test_errors_name_the_endpoint_with_libzmqs_errno(pctx: zmq.Context, zctx: zm
     assert rows[1] == rows[0]
 
 
+@cython_pyzmq
 def test_context_options_as_libzmq(pctx: zmq.Context, zctx: zmtp.Context) -> None:
     """ctx.set/ctx.get with libzmq's rules: ranges, read-only and write-only options, booleans stored as
     0/1, SOCKET_LIMIT and THREAD_PRIORITY sharing a number; Context(-1) is EINVAL."""

@@ -275,30 +275,41 @@ def test_reconnect_stop_after_disconnect(pctx: zmq.Context, zctx: zmtp.Context) 
 
 
 def user_timeouts(port: int) -> Dict[str, int]:
-    """TCP_USER_TIMEOUT of this process's tcp sockets on ``port``, by role ("connect"/"accept")."""
+    """TCP_USER_TIMEOUT of this process's established tcp sockets on ``port``, by role ("connect" /
+    "accept").  The sockets are found through /proc (inode -> fd) and read with getsockopt(2) on their
+    own fd: wrapping another library's fd in a Python socket object may change its blocking mode."""
+    import ctypes
+
+    roles: Dict[str, str] = {}
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].split(":")[1], 16)
+            remote_port = int(fields[2].split(":")[1], 16)
+            if fields[3] != "01":  # ESTABLISHED
+                continue
+            if remote_port == port:
+                roles[fields[9]] = "connect"
+            elif local_port == port:
+                roles[fields[9]] = "accept"
+    libc = ctypes.CDLL(None, use_errno=True)
     out: Dict[str, int] = {}
     for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
         try:
-            s = socket.socket(fileno=os.dup(fd))
+            target = os.readlink(f"/proc/self/fd/{name}")
         except OSError:
             continue
-        try:
-            if s.family != socket.AF_INET or s.type != socket.SOCK_STREAM:
-                continue
-            try:
-                local, remote = s.getsockname(), s.getpeername()
-            except OSError:
-                continue
-            if remote[1] == port:
-                role = "connect"
-            elif local[1] == port:
-                role = "accept"
-            else:
-                continue
-            out[role] = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT)
-        finally:
-            s.close()
+        if not target.startswith("socket:["):
+            continue
+        role = roles.get(target[len("socket:["):-1])
+        if role is None:
+            continue
+        value = ctypes.c_int(0)
+        size = ctypes.c_uint32(ctypes.sizeof(value))
+        rc = libc.getsockopt(int(name), socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, ctypes.byref(value),
+                             ctypes.byref(size))
+        assert rc == 0, ctypes.get_errno()
+        out[role] = value.value
     return out
 
 
@@ -345,7 +356,8 @@ class JsSocket:
     def __init__(self, kind: str, options: Dict[int, Any], bind: str = "", connect: str = "",
                  reconnect_ivl: int = 0) -> None:
         conf: Dict[str, Any] = {"type": kind, "options": {
-            str(k): base64.b64encode(v).decode() if isinstance(v, bytes) else v for k, v in options.items()}}
+            str(int(k)): base64.b64encode(v).decode() if isinstance(v, bytes) else int(v)
+            for k, v in options.items()}}
         conf["bind" if bind else "connect"] = bind or connect
         if reconnect_ivl:
             conf["reconnectInterval"] = reconnect_ivl

@@ -134,7 +134,8 @@ CONTEXT_EXTENSIONS = {"driver"}
 
 
 def test_no_engine_methods_on_the_public_classes() -> None:
-    assert set(_public_members(zmtp.Socket)) - set(dir(zmq.Socket)) == SOCKET_EXTENSIONS
+    # (join/leave: pyzmq's cffi backend, on PyPy, lacks them; its Cython backend has them)
+    assert set(_public_members(zmtp.Socket)) - set(dir(zmq.Socket)) - {"join", "leave"} == SOCKET_EXTENSIONS
     assert set(_public_members(zmtp.Context)) - set(dir(zmq.Context)) == CONTEXT_EXTENSIONS
     assert set(_public_members(zmtp.Frame)) - set(dir(zmq.Frame)) <= {"fast_copy"}
     assert set(_public_members(zmtp.Poller)) - set(dir(zmq.Poller)) == set()

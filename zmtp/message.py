@@ -71,6 +71,14 @@ _DONE_EVENT = threading.Event()
 _DONE_EVENT.set()
 
 
+def byte_view(view: memoryview) -> memoryview:
+    """``view`` as a flat view of bytes (a frame is the buffer's bytes: ``len`` of a 2-D float array's
+    memoryview is its first axis), without a copy when the buffer is C-contiguous."""
+    if view.c_contiguous:
+        return view.cast("B")
+    return memoryview(view.tobytes())
+
+
 #: Before Python 3.12 (PEP 688) a Python class can hand out its buffer (``memoryview(frame)``,
 #: ``numpy.frombuffer(frame)``, ``zlib.decompress(frame)``, as with pyzmq's Cython Frame) only by being a
 #: ``bytes``: there a Frame is a bytes holding a copy of the data (``buffer`` still views the original).
@@ -114,6 +122,8 @@ class Frame(_BUFFER_BASE):  # type: ignore[misc]
                 view = memoryview(data)
             except TypeError:
                 raise TypeError(f"Expected bytes or a buffer, got {type(data).__name__}") from None
+            if view.ndim != 1 or view.itemsize != 1:
+                data = view = byte_view(view)
             if copy:
                 data = view.tobytes()
         self._data: Any = data
@@ -209,4 +219,4 @@ class Frame(_BUFFER_BASE):  # type: ignore[misc]
 
 Message = Frame
 
-__all__ = ["Frame", "Message", "MessageTracker"]
+__all__ = ["Frame", "Message", "MessageTracker", "byte_view"]

@@ -36,7 +36,7 @@ from typing import (
 from .constants import ContextOption, Errno, Event, Flag, PollEvent, SocketOption, SocketType
 from .core import SocketCore
 from .error import Again, ContextTerminated, ZMQBindError, ZMQError
-from .message import Frame, MessageTracker
+from .message import Frame, MessageTracker, byte_view
 from .patterns.pipe import SingleMessage
 from .sockopt import BYTES, KEY, OPTION_NAMES, OPTIONS
 from .utils import jsonapi
@@ -497,6 +497,8 @@ class Socket(Generic[_ReturnT_co]):
                     view = memoryview(data)
                 except TypeError:
                     raise TypeError(f"expected bytes-like data, not {type(data).__name__}") from None
+                if view.ndim != 1 or view.itemsize != 1:
+                    view = byte_view(view)  # a numpy array's frame is its bytes, not its first axis
                 data = view if not copy else view.tobytes()
         if track and not copy and tracker is None:
             tracker = MessageTracker(threading.Event())
