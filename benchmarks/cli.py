@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from benchmarks.common import median
-from benchmarks.runner import ROOT, BenchTimeout, Interp, WorkerFailed, worker_env
+from benchmarks.runner import ROOT, BenchTimeout, Interp, Progress, WorkerFailed, worker_env
 from benchmarks.workloads import WORKLOADS, Case, Metric, Settings, build_cases
 
 IMPL_CHOICES = ("zmq", "zmtp", "pypy")
@@ -228,6 +228,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cases = build_cases(settings, only)
     outcomes: Dict[Tuple[int, str], Outcome] = {}
     t_start = time.monotonic()
+    # Progress goes where the table goes: a live status line on a terminal, one line per row when piped.
+    live = Progress(sys.stdout)
     for ci, case in enumerate(cases):
         interps = zmq_family if case.family == "zmq" else raw_family
         for _rep in range(repeat):
@@ -235,6 +237,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 oc = outcomes.setdefault((ci, interp.key), Outcome())
                 if oc.failures and not oc.values:
                     continue  # it failed every time so far: don't burn another timeout on it
+                live.status(f"[{ci + 1}/{len(cases)}] {case.row_label(case.metrics[0])}: {interp.label}, "
+                            f"repetition {_rep + 1}/{repeat}")
                 try:
                     oc.values.append(case.run(interp))
                 except BenchTimeout as e:
@@ -252,11 +256,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 summary.append("[{}: {}]".format(interp.key, f.replace("\n", " ")[:300]))
         elapsed = time.monotonic() - t_start
         label = case.row_label(case.metrics[0])
-        print(
-            f"[{ci + 1:3d}/{len(cases)} {elapsed:5.0f}s] {label}: {' '.join(summary)}",
-            file=sys.stderr,
-            flush=True,
-        )
+        live.row(f"[{ci + 1:3d}/{len(cases)} {elapsed:5.0f}s] {label}: {' '.join(summary)}")
+    live.close()
 
     print()
     print(header_line(info))

@@ -34,6 +34,32 @@ def _bind(sock: Any, zmq: Any, addr: str) -> str:
     return _endpoint(sock, zmq)
 
 
+#: CURVE keys for the ``curve`` workload (libzmq's test keys; the workload measures cost, not secrecy).
+CURVE_SERVER_PUBLIC = b"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+CURVE_SERVER_SECRET = b"JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
+CURVE_CLIENT_PUBLIC = b"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+CURVE_CLIENT_SECRET = b"D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"
+
+
+def _secure(zmq: Any, sock: Any, p: Params, server: bool) -> None:
+    """With ``p["curve"]``: make ``sock`` a CURVE server or client; zmtp first selects the crypto
+    backend named by ``p["curve_backend"]`` (pyzmq has libsodium inside libzmq and ignores it)."""
+    if not p.get("curve"):
+        return
+    backend = p.get("curve_backend")
+    if backend and getattr(zmq, "__name__", "") == "zmtp":
+        import zmtp.crypto
+
+        zmtp.crypto.use_backend(backend)
+    if server:
+        sock.setsockopt(zmq.CURVE_SERVER, 1)
+        sock.setsockopt(zmq.CURVE_SECRETKEY, CURVE_SERVER_SECRET)
+    else:
+        sock.setsockopt(zmq.CURVE_SERVERKEY, CURVE_SERVER_PUBLIC)
+        sock.setsockopt(zmq.CURVE_PUBLICKEY, CURVE_CLIENT_PUBLIC)
+        sock.setsockopt(zmq.CURVE_SECRETKEY, CURVE_CLIENT_SECRET)
+
+
 def _close(*socks: Any) -> None:
     for s in socks:
         try:
@@ -49,6 +75,7 @@ def thr_recv(zmq: Any, ctx: Any, p: Params, announce: Announce) -> Params:
     """PULL: receive ``count`` messages, time first to last (stops early after ``max_seconds``)."""
     s = ctx.socket(zmq.PULL)
     s.setsockopt(zmq.LINGER, 0)
+    _secure(zmq, s, p, server=True)
     try:
         announce({"endpoint": _bind(s, zmq, p["bind"])})
         count: int = p["count"]
@@ -83,6 +110,7 @@ def thr_send(zmq: Any, ctx: Any, p: Params) -> Params:
     """PUSH: send ``count`` messages of ``size`` bytes as fast as possible."""
     s = ctx.socket(zmq.PUSH)
     s.setsockopt(zmq.LINGER, SENDER_LINGER_MS)
+    _secure(zmq, s, p, server=False)
     try:
         s.connect(p["endpoint"])
         # Let the connection come up before queueing: the receiver times from its first message anyway, and
@@ -104,6 +132,7 @@ def lat_server(zmq: Any, ctx: Any, p: Params, announce: Announce) -> Params:
     """REP: echo until an empty message arrives."""
     s = ctx.socket(zmq.REP)
     s.setsockopt(zmq.LINGER, 1000)
+    _secure(zmq, s, p, server=True)
     try:
         announce({"endpoint": _bind(s, zmq, p["bind"])})
         recv, send = s.recv, s.send
@@ -121,6 +150,7 @@ def lat_client(zmq: Any, ctx: Any, p: Params) -> Params:
     """REQ: time each round trip with perf_counter_ns (after ``warmup`` untimed ones)."""
     s = ctx.socket(zmq.REQ)
     s.setsockopt(zmq.LINGER, 1000)
+    _secure(zmq, s, p, server=False)
     try:
         s.connect(p["endpoint"])
         msg = b"x" * p["size"]
@@ -148,6 +178,62 @@ def lat_client(zmq: Any, ctx: Any, p: Params) -> Params:
         return out
     finally:
         _close(s)
+
+
+# ------------------------------------------------------------------------------------------ CURVE handshake
+
+
+def curve_hs_server(zmq: Any, ctx: Any, p: Params, announce: Announce) -> Params:
+    """ROUTER, CURVE server: answer every message until an empty one arrives."""
+    s = ctx.socket(zmq.ROUTER)
+    s.setsockopt(zmq.LINGER, 0)
+    _secure(zmq, s, dict(p, curve=True), server=True)
+    try:
+        announce({"endpoint": _bind(s, zmq, p["bind"])})
+        while True:
+            ident, body = s.recv_multipart()
+            s.send_multipart([ident, body])
+            if not body:
+                break
+        return {}
+    finally:
+        _close(s)
+
+
+def curve_hs_client(zmq: Any, ctx: Any, p: Params) -> Params:
+    """``count`` fresh DEALERs one after another: each connects, sends, and gets its echo; the time from
+    connect to the echo is one CURVE connection set-up (TCP connect, greeting, HELLO ... READY, one
+    round trip)."""
+    samples: List[int] = []
+    clock = time.perf_counter_ns
+    deadline = clock() + int(p["max_seconds"] * 1e9)
+    for i in range(p["count"]):
+        s = ctx.socket(zmq.DEALER)
+        s.setsockopt(zmq.LINGER, 0)
+        _secure(zmq, s, dict(p, curve=True), server=False)
+        try:
+            t0 = clock()
+            s.connect(p["endpoint"])
+            s.send(b"x")
+            s.recv()
+            t1 = clock()
+            if i >= 2:  # the first ones also warm up imports and caches
+                samples.append(t1 - t0)
+        finally:
+            s.close()
+        if t1 > deadline and len(samples) >= 3:
+            break
+    last = ctx.socket(zmq.DEALER)
+    last.setsockopt(zmq.LINGER, 1000)
+    _secure(zmq, last, dict(p, curve=True), server=False)
+    last.connect(p["endpoint"])
+    last.send(b"")
+    last.recv()
+    last.close()
+    out = latency_summary(samples)
+    out["ms"] = out["median_us"] / 1000.0
+    out["handshakes"] = len(samples)
+    return out
 
 
 # ----------------------------------------------------------------------------------------------- PUB/SUB
@@ -495,6 +581,148 @@ def raw_stream_send(zmq: Any, ctx: Any, p: Params) -> Params:
         c.close()
 
 
+# ------------------------------------------------------------------------------------------------ asyncio
+
+
+def _aio(zmq: Any) -> Any:
+    """The implementation's asyncio module (``zmq.asyncio`` or ``zmtp.asyncio``)."""
+    import importlib
+
+    return importlib.import_module(zmq.__name__ + ".asyncio")
+
+
+def athr_recv(zmq: Any, ctx: Any, p: Params, announce: Announce) -> Params:
+    """asyncio PULL: as ``thr_recv``, each ``recv`` awaited."""
+    import asyncio
+
+    async def main() -> Params:
+        actx = _aio(zmq).Context(ctx)  # shadows the worker's context
+        s = actx.socket(zmq.PULL)
+        s.setsockopt(zmq.LINGER, 0)
+        try:
+            announce({"endpoint": _bind(s, zmq, p["bind"])})
+            count: int = p["count"]
+            recv = s.recv
+            perf = time.perf_counter
+            await recv()
+            t0 = perf()
+            n = 1
+            deadline = t0 + p["max_seconds"]
+            while n < count:
+                fut = recv()
+                if not fut.done():
+                    # only a recv that has to wait pays for the guard: a lost wake-up (or lost messages)
+                    # then ends the run at the time cap instead of hanging it
+                    try:
+                        await asyncio.wait_for(fut, max(0.001, deadline - perf()))
+                    except asyncio.TimeoutError:
+                        break
+                else:
+                    fut.result()
+                n += 1
+                if not n & 255 and perf() > deadline:
+                    break
+            elapsed = perf() - t0
+            msgs = n - 1
+            return {
+                "msgs": n,
+                "elapsed_s": elapsed,
+                "msg_per_s": msgs / elapsed if elapsed > 0 else float("nan"),
+                "mb_per_s": msgs * p["size"] / elapsed / 1e6 if elapsed > 0 else float("nan"),
+                "truncated": n < count,
+            }
+        finally:
+            _close(s)
+
+    return asyncio.run(main())
+
+
+def athr_send(zmq: Any, ctx: Any, p: Params) -> Params:
+    """asyncio PUSH: ``count`` awaited sends; closed with a linger, so the worker's ``term()`` delivers
+    what is still queued once the loop is gone."""
+    import asyncio
+
+    async def main() -> Params:
+        actx = _aio(zmq).Context(ctx)
+        s = actx.socket(zmq.PUSH)
+        s.setsockopt(zmq.LINGER, SENDER_LINGER_MS)
+        try:
+            s.connect(p["endpoint"])
+            await asyncio.sleep(p.get("connect_wait", 0.2))
+            msg = b"x" * p["size"]
+            send = s.send
+            for _ in range(p["count"]):
+                await send(msg)
+            return {}
+        finally:
+            _close(s)
+
+    return asyncio.run(main())
+
+
+def alat_server(zmq: Any, ctx: Any, p: Params, announce: Announce) -> Params:
+    """asyncio REP: echo until an empty message arrives."""
+    import asyncio
+
+    async def main() -> Params:
+        actx = _aio(zmq).Context(ctx)
+        s = actx.socket(zmq.REP)
+        s.setsockopt(zmq.LINGER, 1000)
+        try:
+            announce({"endpoint": _bind(s, zmq, p["bind"])})
+            recv, send = s.recv, s.send
+            while True:
+                m = await recv()
+                await send(m)
+                if not m:
+                    break
+            await asyncio.sleep(0.05)  # the last reply out before the loop ends
+            return {}
+        finally:
+            _close(s)
+
+    return asyncio.run(main())
+
+
+def alat_client(zmq: Any, ctx: Any, p: Params) -> Params:
+    """asyncio REQ: time each awaited round trip (after ``warmup`` untimed ones)."""
+    import asyncio
+
+    async def main() -> Params:
+        actx = _aio(zmq).Context(ctx)
+        s = actx.socket(zmq.REQ)
+        s.setsockopt(zmq.LINGER, 1000)
+        try:
+            s.connect(p["endpoint"])
+            msg = b"x" * p["size"]
+            recv, send = s.recv, s.send
+            for _ in range(p["warmup"]):
+                await send(msg)
+                await recv()
+            clock = time.perf_counter_ns
+            samples: List[int] = []
+            append = samples.append
+            deadline = clock() + int(p["max_seconds"] * 1e9)
+            for _ in range(p["count"]):
+                t0 = clock()
+                await send(msg)
+                await recv()
+                t1 = clock()
+                append(t1 - t0)
+                if t1 > deadline:
+                    break
+            await send(b"")
+            await recv()
+            out = latency_summary(samples)
+            out["truncated"] = len(samples) < p["count"]
+            out["cpus"] = cpus_allowed()
+            return out
+        finally:
+            _close(s)
+
+    return asyncio.run(main())
+
+
 SERVER_ROLES: Dict[str, Callable[..., Params]] = {
     "thr_recv": thr_recv,
     "lat_server": lat_server,
@@ -503,6 +731,9 @@ SERVER_ROLES: Dict[str, Callable[..., Params]] = {
     "raw_bulk_recv": raw_bulk_recv,
     "raw_pong": raw_pong,
     "raw_stream_recv": raw_stream_recv,
+    "athr_recv": athr_recv,
+    "alat_server": alat_server,
+    "curve_hs_server": curve_hs_server,
 }
 
 CLIENT_ROLES: Dict[str, Callable[..., Params]] = {
@@ -513,6 +744,9 @@ CLIENT_ROLES: Dict[str, Callable[..., Params]] = {
     "raw_bulk_send": raw_bulk_send,
     "raw_ping": raw_ping,
     "raw_stream_send": raw_stream_send,
+    "athr_send": athr_send,
+    "alat_client": alat_client,
+    "curve_hs_client": curve_hs_client,
 }
 
 RAW_ROLES = {"raw_bulk_recv", "raw_pong", "raw_stream_recv", "raw_bulk_send", "raw_ping", "raw_stream_send"}

@@ -11,7 +11,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
+from typing import IO, Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GRACE_S = 3.0  # how long a finished group may take to exit before it is killed
@@ -256,3 +256,48 @@ def run_inproc(
         raise BenchTimeout(_describe({"inproc": w})) from None
     finally:
         w.kill()
+
+
+class Progress:
+    """Live progress of a benchmark run, so a long run never looks dead.
+
+    On a terminal: a status line rewritten in place with what is running now (case, implementation,
+    repetition, elapsed time); each finished row replaces it with a permanent line.  Piped (CI logs):
+    just the finished rows, one line each, flushed at once.
+    """
+
+    def __init__(self, stream: TextIO, tty: Optional[bool] = None) -> None:
+        self.stream = stream
+        self.tty = stream.isatty() if tty is None else tty
+        self.t0 = time.monotonic()
+        self._shown = 0
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t0
+
+    def status(self, text: str) -> None:
+        """What is running now (terminal only)."""
+        if not self.tty:
+            return
+        import shutil
+
+        width = shutil.get_terminal_size((100, 20)).columns - 1
+        line = f"[{self.elapsed():5.0f}s] {text}"[:width]
+        self.stream.write("\r" + line + " " * max(0, self._shown - len(line)))
+        self._shown = len(line)
+        self.stream.flush()
+
+    def row(self, text: str) -> None:
+        """A finished row: its own line, flushed."""
+        self._clear()
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def _clear(self) -> None:
+        if self._shown:
+            self.stream.write("\r" + " " * self._shown + "\r")
+            self._shown = 0
+
+    def close(self) -> None:
+        self._clear()
+        self.stream.flush()

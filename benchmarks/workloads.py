@@ -13,7 +13,7 @@ from benchmarks.runner import Interp, run_group, run_inproc
 KIB = 1024
 MIB = 1024 * 1024
 
-WORKLOADS = ("push-pull", "req-rep", "pub-sub", "dealers", "raw")
+WORKLOADS = ("push-pull", "req-rep", "pub-sub", "dealers", "raw", "asyncio", "curve")
 
 # Message counts tuned so one pyzmq run takes roughly 0.5-1 s on a 2-vCPU VM (see README). A run that goes
 # past max_seconds stops early and reports the rate so far, so a slow implementation costs bounded time.
@@ -384,13 +384,105 @@ def raw_cases(s: Settings) -> List[Case]:
     return cases
 
 
+def asyncio_cases(s: Settings) -> List[Case]:
+    """zmq.asyncio vs zmtp.asyncio: REQ<->REP 16 B round trip and PUSH->PULL 16 B throughput, every call
+    awaited (the roles shadow the worker's context with the implementation's asyncio Context)."""
+    cases = []
+    count = max(500, int(10_000 * s.scale))
+    thr_count = max(100, int(200_000 * s.scale))
+    for transport in [t for t in s.transports if t != "inproc"]:
+        for label, scpu, ccpu in available_pinnings(s.quick):
+
+            def lat(interp: Interp, transport: str = transport, scpu: Optional[int] = scpu,
+                    ccpu: Optional[int] = ccpu) -> Dict[str, float]:
+                addr = bind_addr(transport)
+                params = {"bind": addr, "size": 16, "count": count, "warmup": 1000, "max_seconds": s.max_seconds}
+                try:
+                    r = run_group(interp, "alat_server", "alat_client", params, server_cpu=scpu,
+                                  client_cpus=[ccpu], need_server=False, need_clients=True,
+                                  timeout=s.timeout)["clients"][0]
+                finally:
+                    cleanup_ipc(addr)
+                return {"median_us": r["median_us"], "p99_us": r["p99_us"], "cpus": r.get("cpus", "?")}
+
+            cases.append(Case("asyncio", 16, transport, label, "zmq", LATENCY_METRICS, lat,
+                              title="asyncio REQ<->REP"))
+
+        def thr(interp: Interp, transport: str = transport) -> Dict[str, float]:
+            addr = bind_addr(transport)
+            params = {"bind": addr, "size": 16, "count": thr_count, "max_seconds": s.max_seconds}
+            try:
+                r = run_group(interp, "athr_recv", "athr_send", params, timeout=s.timeout)["server"]
+            finally:
+                cleanup_ipc(addr)
+            return {"msg_per_s": r["msg_per_s"], "mb_per_s": r["mb_per_s"], "truncated": r["truncated"]}
+
+        cases.append(Case("asyncio", 16, transport, "", "zmq", [Metric("msg_per_s", "msg/s", fmt_throughput(16))],
+                          thr, title="asyncio PUSH->PULL"))
+    return cases
+
+
 BUILDERS: Dict[str, Callable[[Settings], List[Case]]] = {
     "push-pull": push_pull_cases,
     "req-rep": req_rep_cases,
     "pub-sub": pub_sub_cases,
     "dealers": dealers_cases,
     "raw": raw_cases,
+    "asyncio": asyncio_cases,
 }
+
+
+def curve_backends() -> List[str]:
+    """zmtp's crypto backends that load here (pynacl, libsodium, pure), in preference order."""
+    try:
+        from zmtp import crypto
+    except ImportError:
+        return []
+    return crypto.available_backends()
+
+
+def curve_cases(s: Settings) -> List[Case]:
+    """CURVE beside pyzmq, one row group per zmtp crypto backend (the pyzmq column ignores the backend):
+    connection set-up (TCP + greeting + CURVE handshake + one round trip), PUSH->PULL 16 B and 64 KiB,
+    REQ<->REP 16 B, over tcp.  Pure Python is slow: its rows stop early (max_seconds) and say so."""
+    cases: List[Case] = []
+    latency = [Metric("median_us", "median us", fmt_us), Metric("p99_us", "p99 us", fmt_us)]
+    for backend in curve_backends():
+        title = f"CURVE[{backend}]"
+
+        def handshake(interp: Interp, backend: str = backend) -> Dict[str, float]:
+            addr = bind_addr("tcp")
+            params = {"bind": addr, "count": max(10, int(200 * s.scale)), "max_seconds": s.max_seconds,
+                      "curve_backend": backend}
+            r = run_group(interp, "curve_hs_server", "curve_hs_client", params, need_server=False,
+                          need_clients=True, timeout=s.timeout)["clients"][0]
+            return {"median_us": r["median_us"], "p99_us": r["p99_us"]}
+
+        cases.append(Case("curve", 0, "tcp", "", "zmq", latency, handshake, title=f"{title} connect+handshake"))
+        for size in (16, 64 * KIB):
+            count = max(100, int(THROUGHPUT_COUNTS[size] * s.scale))
+
+            def thr(interp: Interp, size: int = size, count: int = count, backend: str = backend) -> Dict[str, float]:
+                params = {"bind": bind_addr("tcp"), "size": size, "count": count, "max_seconds": s.max_seconds,
+                          "curve": True, "curve_backend": backend}
+                r = run_group(interp, "thr_recv", "thr_send", params, timeout=s.timeout)["server"]
+                return {"msg_per_s": r["msg_per_s"], "mb_per_s": r["mb_per_s"], "truncated": r["truncated"]}
+
+            cases.append(Case("curve", size, "tcp", "", "zmq", [Metric("msg_per_s", "msg/s", fmt_throughput(size))],
+                              thr, title=f"{title} PUSH->PULL"))
+
+        def lat(interp: Interp, backend: str = backend) -> Dict[str, float]:
+            params = {"bind": bind_addr("tcp"), "size": 16, "count": max(500, int(10_000 * s.scale)),
+                      "warmup": 200, "max_seconds": s.max_seconds, "curve": True, "curve_backend": backend}
+            r = run_group(interp, "lat_server", "lat_client", params, need_server=False, need_clients=True,
+                          timeout=s.timeout)["clients"][0]
+            return {"median_us": r["median_us"], "p99_us": r["p99_us"]}
+
+        cases.append(Case("curve", 16, "tcp", "", "zmq", latency, lat, title=f"{title} REQ<->REP"))
+    return cases
+
+
+BUILDERS["curve"] = curve_cases
 
 
 def build_cases(s: Settings, only: Optional[List[str]] = None) -> List[Case]:

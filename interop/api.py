@@ -7,7 +7,7 @@ Both the in-process side (:mod:`interop.local`, any pyzmq-style module) and the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Protocol, Sequence, Union
+from typing import Dict, List, Optional, Protocol, Sequence, Union
 
 OptValue = Union[int, bytes]
 
@@ -76,3 +76,8 @@ class Side(Protocol):
     name: str
 
     def socket(self, type_name: str, zmtp_version: Optional[tuple[int, int]] = None) -> Sock: ...
+
+    def start_auth(self, passwords: Dict[str, str], curve_keys: Sequence[bytes]) -> None:
+        """Run a ZAP handler (a ThreadAuthenticator) in this side's context until the cell ends:
+        PLAIN ``passwords`` (username -> password), CURVE client public keys (Z85) it admits."""
+        ...

@@ -10,7 +10,7 @@ from typing import List, Optional, Sequence
 from .local import impl_version, load_impl, supports_zmtp_version
 from .matrix import BINDERS, FAIL, MECHANISMS, REVISIONS, TRANSPORTS, Result, all_cells, prepare, run_cells
 from .peers import discover
-from .report import json_report, markdown_report, text_report
+from .report import Progress, json_report, markdown_report, text_report
 from .scenarios import PATTERNS
 
 QUICK_PATTERNS = ("REQ-ROUTER", "DEALER-ROUTER", "PUSH-PULL", "XPUB-SUB")
@@ -29,7 +29,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     ap.add_argument("--transports", type=_csv, default=list(TRANSPORTS), help="tcp,ipc")
     ap.add_argument("--revisions", type=_csv, default=list(REVISIONS), help="3.1,3.0")
     ap.add_argument("--binders", type=_csv, default=list(BINDERS), help="zmtp,peer")
-    ap.add_argument("--mechanisms", type=_csv, default=list(MECHANISMS), help="NULL")
+    ap.add_argument("--mechanisms", type=_csv, default=list(MECHANISMS), help="NULL,PLAIN,CURVE,ZAP")
     ap.add_argument("--quick", action="store_true",
                     help=f"small subset: {', '.join(QUICK_PATTERNS)} over tcp")
     ap.add_argument("--jobs", "-j", type=int, default=2, help="cells run in parallel (default 2)")
@@ -80,6 +80,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cells = all_cells(peers, patterns, transports, args.revisions, args.binders, args.mechanisms)
 
     done = [0]
+    live = Progress(cells, sys.stdout)
 
     def progress(r: Result) -> None:
         done[0] += 1
@@ -87,12 +88,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             mark = {"pass": "ok", "fail": "FAIL"}.get(r.status, r.status)
             print(f"[{done[0]}/{len(cells)}] {mark:<11} {r.seconds:5.2f}s {r.cell.describe()}"
                   + (f"\n      {r.reason}" if r.status == FAIL else ""), file=sys.stderr, flush=True)
-        elif sys.stderr.isatty():
-            print(f"\r{done[0]}/{len(cells)} cells", end="", file=sys.stderr, flush=True)
+        live.update(r)
 
     results = run_cells(env, cells, jobs=args.jobs, progress=progress)
-    if not args.verbose and sys.stderr.isatty():
-        print(file=sys.stderr)
+    live.close()
     text = text_report(env, results, impl_desc)
     print(text.replace("\n(", f"\n(ran {len(cells)} cells in {time.monotonic() - t0:.0f}s; ", 1))
     if args.json:

@@ -12,7 +12,8 @@ from typing import Any, Deque, Dict, List, Optional, Sequence
 
 from .api import InteropError, OptValue, Received, Timeout
 
-BYTES_OPTS = {"ROUTING_ID", "IDENTITY", "SUBSCRIBE", "UNSUBSCRIBE"}
+BYTES_OPTS = {"ROUTING_ID", "IDENTITY", "SUBSCRIBE", "UNSUBSCRIBE", "PLAIN_USERNAME", "PLAIN_PASSWORD",
+              "CURVE_PUBLICKEY", "CURVE_SECRETKEY", "CURVE_SERVERKEY", "ZAP_DOMAIN"}
 # slack on top of an operation's own timeout before the peer counts as hung
 HANG_SLACK = 5.0
 
@@ -192,6 +193,13 @@ class RemoteSide:
         self.proc.socks[sid] = s
         return s
 
+    def start_auth(self, passwords: Dict[str, str], curve_keys: Sequence[bytes]) -> None:
+        self.proc.call("auth", passwords=dict(passwords), curve_keys=[bytes(k).decode("ascii") for k in curve_keys])
+        self._auth = True
+
     def close(self) -> None:
         for s in list(self.proc.socks.values()):
             s.close(linger=0)
+        if getattr(self, "_auth", False):
+            self._auth = False
+            self.proc.call("auth_stop")

@@ -173,6 +173,7 @@ class LocalSide:
         self.name = name
         self.ctx = mod.Context()
         self.socks: List[LocalSock] = []
+        self._auth: Any = None
 
     def socket(self, type_name: str, zmtp_version: Optional[tuple[int, int]] = None) -> LocalSock:
         try:
@@ -188,11 +189,40 @@ class LocalSide:
             raw.zmtp_version = zmtp_version
         return s
 
+    def start_auth(self, passwords: Dict[str, str], curve_keys: Sequence[bytes]) -> None:
+        """A ``<impl>.auth.thread.ThreadAuthenticator`` in this side's context (zmtp's or pyzmq's)."""
+        if self._auth is not None:
+            return
+        try:
+            thread = importlib.import_module(f"{self.mod.__name__}.auth.thread")
+            auth = thread.ThreadAuthenticator(self.ctx)
+            auth.start()
+        except Exception as e:
+            raise InteropError("EEXC", f"{self.name} ThreadAuthenticator: {type(e).__name__}: {e}") from e
+        self._auth = auth
+        if passwords:
+            auth.configure_plain(domain="*", passwords=dict(passwords))
+        if curve_keys:
+            auth.configure_curve_callback(domain="*", credentials_provider=_KeySet(curve_keys))
+
     def close(self) -> None:
-        """Close every socket and terminate the context."""
+        """Close every socket (and the ZAP handler) and terminate the context."""
         for s in self.socks:
             try:
                 s.close(linger=0)
             except InteropError:
                 pass
+        if self._auth is not None:
+            self._auth.stop()
+            self._auth = None
         self.ctx.term()
+
+
+class _KeySet:
+    """A CURVE credentials provider (``configure_curve_callback``): admits the listed Z85 keys."""
+
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        self.keys = {bytes(k) for k in keys}
+
+    def callback(self, domain: str, key: bytes) -> bool:
+        return bytes(key) in self.keys

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Dict, List, Optional, Sequence, Tuple
+import shutil
+import time
+from typing import Dict, List, Optional, Sequence, TextIO, Tuple
 
-from .matrix import FAIL, NA, PASS, UNAVAILABLE, Env, Result
+from .matrix import FAIL, NA, PASS, UNAVAILABLE, Cell, Env, Result
 from .scenarios import PATTERNS
 
 SYMBOL = {PASS: "✓", FAIL: "✗", NA: "·", UNAVAILABLE: "?"}
@@ -52,14 +54,20 @@ def _layout(results: Sequence[Result]) -> Tuple[List[str], List[ColKey], List[Ro
 def _offsets(cols: List[ColKey]) -> List[int]:
     """x-offset of each column: 3 characters each, plus a gap where the revision group changes."""
     xs, x = [], 0
+    w = _width(cols)
     for i, c in enumerate(cols):
         if i and c[:3] != cols[i - 1][:3]:
             x += 1
         if i and c[:2] != cols[i - 1][:2]:
             x += 1
         xs.append(x)
-        x += 3
+        x += w
     return xs
+
+
+def _width(cols: List[ColKey]) -> int:
+    """Column width: 3 characters, 6 when mechanism names (PLAIN, CURVE) head the columns."""
+    return 6 if len({c[0] for c in cols}) > 1 else 3
 
 
 def _header_lines(cols: List[ColKey], indent: int) -> List[str]:
@@ -74,7 +82,7 @@ def _header_lines(cols: List[ColKey], indent: int) -> List[str]:
             j = i
             while j < len(cols) and cols[j][: lvl + 1] == cols[i][: lvl + 1]:
                 j += 1
-            left, right = xs[i], xs[j - 1] + 3
+            left, right = xs[i], xs[j - 1] + _width(cols)
             line = line.ljust(left) + cols[i][lvl].center(right - left)
             i = j
         lines.append((" " * indent + line).rstrip())
@@ -191,3 +199,73 @@ def json_report(env: Env, results: Sequence[Result], impl_desc: str) -> str:
     doc = {"impl": impl_desc, "peers": peers, "counts": counts(results),
            "summary": summary_line(results), "cells": [r.to_json() for r in results]}
     return json.dumps(doc, indent=1)
+
+
+class Progress:
+    """Live progress while the matrix runs, so a long run never looks dead.
+
+    On a terminal: one status line rewritten in place (cells done, elapsed time, the last cell), with
+    failures printed above it as they happen.  Piped (CI logs): one line per finished grid row (peer,
+    pattern, zmtp's role) with its counts and time, flushed at once, so a log shows where time goes.
+    """
+
+    def __init__(self, cells: Sequence[Cell], stream: TextIO, tty: Optional[bool] = None) -> None:
+        self.stream = stream
+        self.tty = stream.isatty() if tty is None else tty
+        self.total = len(cells)
+        self.done = 0
+        self.t0 = time.monotonic()
+        self._row_total: Dict[Tuple[str, str, str], int] = {}
+        self._row_results: Dict[Tuple[str, str, str], List[Result]] = {}
+        for c in cells:
+            key = self._key(c)
+            self._row_total[key] = self._row_total.get(key, 0) + 1
+        self._shown = 0
+
+    @staticmethod
+    def _key(c: Cell) -> Tuple[str, str, str]:
+        return c.peer, c.pattern, c.zmtp_role
+
+    def _write_status(self, text: str) -> None:
+        width = shutil.get_terminal_size((100, 20)).columns - 1
+        line = text[:width]
+        self.stream.write("\r" + line + " " * max(0, self._shown - len(line)))
+        self._shown = len(line)
+        self.stream.flush()
+
+    def _clear(self) -> None:
+        if self._shown:
+            self.stream.write("\r" + " " * self._shown + "\r")
+            self._shown = 0
+
+    def update(self, r: Result) -> None:
+        """One cell finished."""
+        self.done += 1
+        elapsed = time.monotonic() - self.t0
+        key = self._key(r.cell)
+        row = self._row_results.setdefault(key, [])
+        row.append(r)
+        if self.tty:
+            if r.status == FAIL:
+                self._clear()
+                self.stream.write(f"{SYMBOL[FAIL]} {r.cell.describe()}\n      {r.reason}\n")
+            mark = SYMBOL.get(r.status, "?")
+            self._write_status(f"[{self.done}/{self.total} {elapsed:4.0f}s] {mark} {r.cell.describe()}")
+            return
+        if len(row) == self._row_total[key]:
+            n = {st: sum(1 for x in row if x.status == st) for st in (PASS, FAIL, NA, UNAVAILABLE)}
+            secs = sum(x.seconds for x in row)
+            counts_text = ", ".join(f"{v} {k}" for k, v in n.items() if v)
+            pattern = next(p for p in PATTERNS if p.name == key[1])
+            self.stream.write(f"[{self.done:4d}/{self.total} {elapsed:5.0f}s] {key[0]:<14} {key[1]:<14} "
+                              f"zmtp={pattern.role_type(key[2])}({key[2]}): {counts_text} in {secs:.1f}s\n")
+            for x in row:
+                if x.status == FAIL:
+                    self.stream.write(f"      {SYMBOL[FAIL]} {x.cell.describe()}: {x.reason}\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        """Before the report: take the status line away."""
+        if self.tty:
+            self._clear()
+            self.stream.flush()

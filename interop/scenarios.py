@@ -18,6 +18,13 @@ RECV_MS = 2000  # an expected message must arrive within this
 PROBE_DEADLINE = 4.0  # seconds to wait for a subscription / connection to become live
 SETTLE = 0.25  # after a binder closes, give the connecting side time to notice
 
+#: Credentials of the PLAIN/CURVE/ZAP cells: libzmq's own test keys (tests/testutil_security.cpp).
+PLAIN_USER, PLAIN_PASSWORD = b"admin", b"secret"
+SERVER_PUBLIC = b"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+SERVER_SECRET = b"JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
+CLIENT_PUBLIC = b"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+CLIENT_SECRET = b"D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"
+
 MiB = 1 << 20
 SHAPES: List[Tuple[str, List[bytes]]] = [
     ("one empty frame", [b""]),
@@ -81,9 +88,38 @@ class Run:
         side = self.sides[role]
         ver = self.zmtp_version if role == self.zmtp_role else None
         sock = side.socket(type_name, zmtp_version=ver)
+        self.secure(role, sock)
         for name, value in opts.items():
             sock.setsockopt(name, value)
         return Wired(role, sock, type_name, dict(opts))
+
+    def secure(self, role: str, sock: Sock) -> None:
+        """The cell's security mechanism: the binding role is its server (and, for PLAIN and ZAP, runs
+        the ZAP handler in its context: pyzmq's ThreadAuthenticator judging zmtp clients, or zmtp's
+        judging libzmq clients); the connecting role is its client."""
+        mech = self.mechanism
+        if mech == "NULL":
+            return
+        server = role == self.binder
+        if mech == "PLAIN":
+            if server:
+                self.sides[role].start_auth({PLAIN_USER.decode(): PLAIN_PASSWORD.decode()}, [])
+                sock.setsockopt("PLAIN_SERVER", 1)
+            else:
+                sock.setsockopt("PLAIN_USERNAME", PLAIN_USER)
+                sock.setsockopt("PLAIN_PASSWORD", PLAIN_PASSWORD)
+        elif mech in ("CURVE", "ZAP"):
+            if server:
+                if mech == "ZAP":
+                    self.sides[role].start_auth({}, [CLIENT_PUBLIC])
+                sock.setsockopt("CURVE_SERVER", 1)
+                sock.setsockopt("CURVE_SECRETKEY", SERVER_SECRET)
+            else:
+                sock.setsockopt("CURVE_SERVERKEY", SERVER_PUBLIC)
+                sock.setsockopt("CURVE_PUBLICKEY", CLIENT_PUBLIC)
+                sock.setsockopt("CURVE_SECRETKEY", CLIENT_SECRET)
+        else:
+            raise InteropError("ENOTSUP", f"unknown mechanism {mech}")
 
     def wire(self, *socks: Wired) -> None:
         """Binder-role sockets each bind a fresh endpoint; the others connect to all of them."""

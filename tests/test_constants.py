@@ -34,9 +34,6 @@ DELIBERATELY_MISSING: Dict[str, str] = {
     "DraftFDWarning": "pyzmq's warning about its FD back-fill for thread-safe draft sockets",
     "Enum": "pyzmq leaks the enum module's names", "IntEnum": "ditto", "IntFlag": "ditto",
     "contextmanager": "pyzmq leaks an import", "os": "ditto", "sys": "ditto",
-    "curve_keypair": "zmtp.utils.curve (top-level export: wp/secengine)",
-    "curve_public": "zmtp.utils.curve (top-level export: wp/secengine)",
-    "device": "zmtp.devices (wp/asyncio)",
 }
 #: zmtp's Errno has a few system errors more than pyzmq's (ones zmtp raises, with libc's values).
 EXTRA_ERRNOS = {"EINTR", "ENOMEM", "ENODEV", "ENOENT", "EMFILE", "ENAMETOOLONG", "EACCES"}

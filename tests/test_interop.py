@@ -83,3 +83,36 @@ def test_other_implementations(cell: Cell) -> None:
         pytest.skip(f"{cell.peer} not installed: {reason}")
     with _worker(peer) as worker:
         _run(worker, cell, required=False)
+
+
+#: The mechanism column, a few cells each (the full column: ``python -m interop --mechanisms
+#: PLAIN,CURVE,ZAP``): zmtp as server and as client; PLAIN and ZAP cells run a ThreadAuthenticator on
+#: the server side (zmtp's judging libzmq clients, pyzmq's judging zmtp clients).
+MECHANISM_CELLS = [
+    Cell("libzmq-pypi", "REQ-REP", "A", "zmtp", "tcp", "3.1", "PLAIN"),
+    Cell("libzmq-pypi", "DEALER-ROUTER", "A", "peer", "tcp", "3.1", "PLAIN"),
+    Cell("libzmq-pypi", "PUB-SUB", "A", "zmtp", "tcp", "3.0", "CURVE"),
+    Cell("libzmq-pypi", "XPUB-XSUB", "B", "peer", "tcp", "3.1", "CURVE"),
+    Cell("libzmq-pypi", "PUSH-PULL", "B", "zmtp", "tcp", "3.1", "ZAP"),
+    Cell("libzmq-pypi", "REQ-ROUTER", "A", "peer", "tcp", "3.1", "ZAP"),
+]
+OPTIONAL_MECHANISM_CELLS = [
+    Cell("libzmq-debian", "DEALER-REP", "A", "zmtp", "tcp", "3.1", "PLAIN"),
+    Cell("libzmq-debian", "PAIR-PAIR", "A", "peer", "tcp", "3.1", "CURVE"),
+    Cell("libzmq-debian", "PUB-SUB", "B", "zmtp", "tcp", "3.1", "ZAP"),
+]
+
+
+@pytest.mark.parametrize("cell", MECHANISM_CELLS, ids=lambda c: f"{c.mechanism}-{_id(c)}")
+def test_libzmq_mechanisms(libzmq_worker: Worker, cell: Cell) -> None:
+    _run(libzmq_worker, cell, required=True)
+
+
+@pytest.mark.parametrize("cell", OPTIONAL_MECHANISM_CELLS, ids=lambda c: f"{c.peer}-{c.mechanism}-{_id(c)}")
+def test_debian_libzmq_mechanisms(cell: Cell) -> None:
+    peer = PEERS[cell.peer]
+    reason = peer.availability()
+    if reason is not None:
+        pytest.skip(f"{cell.peer} not installed: {reason}")
+    with _worker(peer) as worker:
+        _run(worker, cell, required=False)

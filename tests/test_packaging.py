@@ -64,7 +64,7 @@ def test_sdist_carries_its_tests_and_runs_them(dists: Dict[str, Path]) -> None:
     tree = dists["tmp"] / "unpacked" / top
     rel = {n.split("/", 1)[1] for n in names if "/" in n}
     for needed in ("LICENSE", "zmtp/py.typed", "tests/socket_helpers.py", "tests/typing_samples/reveal.py",
-                   "tests/pyzmq_examples/serialization/serialsocket.py", "tests/pyzmq_examples/LICENSE.md",
+                   "tests/examples_pyzmq/serialization/serialsocket.py", "tests/examples_pyzmq/LICENSE.md",
                    "tests/draft_options_peer.js", "interop/peers/pyzmq_peer.py", "interop/peers/zeromqjs/peer.js",
                    "examples/reqrep.py"):
         assert needed in rel, needed

@@ -303,6 +303,21 @@ def test_pair_one_peer_only() -> None:
     assert pair.attach(third) is True
 
 
+def test_pair_gone_peer_with_unread_messages_gives_way_to_a_new_one() -> None:
+    """The fuzzer's PAIR wedge: the peer left, its pipe lingers only for an unread message, and the
+    application is blocked sending to it; a new peer must still be taken (and get the send)."""
+    pair = make(Pair)
+    old = Pipe()
+    assert pair.attach(old)
+    old.deliver([b"from the gone peer"])
+    old.closed = True  # the transport: peer gone, kept readable
+    assert pair.send([b"echo"]) is False  # nowhere to send
+    new = Pipe()
+    assert pair.attach(new) is True
+    assert old.pattern is None and pair.pipes == [new]
+    assert pair.send([b"echo"]) and list(new.outbound) == [[b"echo"]]
+
+
 # -- DEALER ----------------------------------------------------------------------------------------
 
 

@@ -1,5 +1,5 @@
 """pyzmq's behaviour in the small things, each compared with pyzmq itself, and pyzmq's own examples run
-unchanged against zmtp (``tests/pyzmq_examples``).
+unchanged against zmtp (``tests/examples_pyzmq``).
 
 Every check here does the same thing to a pyzmq object and to a zmtp one and compares what happens:
 the exception type (and errno), the value, or the message received.
@@ -24,7 +24,7 @@ import zmq
 
 import zmtp
 
-EXAMPLES = Path(__file__).resolve().parent / "pyzmq_examples"
+EXAMPLES = Path(__file__).resolve().parent / "examples_pyzmq"
 #: zmtp follows pyzmq's Cython backend (CPython); its cffi backend (PyPy) differs in small error cases
 #: (a None option value, context option defaults ...), so those comparisons need the Cython one.
 cython_pyzmq = pytest.mark.skipif("cffi" in zmq.backend.Socket.__module__,

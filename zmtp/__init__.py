@@ -14,6 +14,7 @@ import logging as _logging
 from . import constants as constants
 from .constants import *  # noqa: F403
 from .context import Context, SyncContext
+from .devices import device  # zmq_device and zmtp.devices (QUEUE, FORWARDER, STREAMER: constants)
 from .error import (
     Again,
     ContextTerminated,
@@ -29,6 +30,7 @@ from .message import Frame, Message, MessageTracker
 from .poll import Poller, select, zmq_poll
 from .proxy import proxy, proxy_steerable
 from .socket import Socket, SyncSocket
+from .utils.curve import curve_keypair, curve_public
 
 # The "zmtp" logger says why connections fail (see zmtp.transport.failure); silent unless configured.
 _logging.getLogger("zmtp").addHandler(_logging.NullHandler())
@@ -69,8 +71,10 @@ def pyzmq_version_info() -> tuple[int, int, int]:
 
 
 def has(capability: str) -> bool:
-    """Which optional features exist (pyzmq's ``zmq.has``)."""
-    return capability in {"ipc", "draft"}
+    """Which optional features exist (pyzmq's ``zmq.has``): ipc, draft, curve (pure Python or a faster crypto
+    backend, :mod:`zmtp.crypto`) and plain.  libzmq's ``zmq_has`` knows no "plain" (pyzmq answers
+    False although every libzmq has PLAIN); zmtp answers True."""
+    return capability in {"ipc", "draft", "curve", "plain"}
 
 
 #: True when the draft socket API is available (pyzmq's ``zmq.DRAFT_API``), as ``has("draft")`` says.
@@ -79,11 +83,11 @@ PYZMQ_DRAFT_API: bool = DRAFT_API
 
 __all__ = [
     "Context", "SyncContext", "Socket", "SyncSocket", "Frame", "Message", "MessageTracker",
-    "Poller", "select", "zmq_poll", "proxy", "proxy_steerable",
+    "Poller", "select", "zmq_poll", "proxy", "proxy_steerable", "device",
     "ZMQBaseError", "ZMQError", "Again", "ContextTerminated", "InterruptedSystemCall", "NotDone", "ZMQBindError",
     "ZMQVersionError", "strerror",
     "zmq_version", "zmq_version_info", "pyzmq_version", "pyzmq_version_info", "has", "__version__",
     "LIBZMQ_VERSION", "VERSION_MAJOR", "VERSION_MINOR", "VERSION_PATCH", "PYZMQ_API_VERSION", "COPY_THRESHOLD",
-    "DRAFT_API", "PYZMQ_DRAFT_API", "constants",
+    "DRAFT_API", "PYZMQ_DRAFT_API", "constants", "curve_keypair", "curve_public",
 ]
 __all__ += constants.__all__

@@ -14,10 +14,9 @@ import os
 import threading
 import warnings
 import weakref
-from typing import TYPE_CHECKING, Any, Dict, Generic, List, Optional, Set, Type, Union, cast, overload
+from typing import TYPE_CHECKING, Any, Dict, Generic, List, Optional, Type, Union, cast, overload
 
 from .constants import ContextOption, Errno, SocketOption
-from .core import SocketCore
 from .engine import BLOCKING, THREADED, Engine
 from .error import ZMQError
 from .socket import Socket
@@ -48,6 +47,8 @@ _SETTABLE = {
     _ZERO_COPY_RECV: 0,
 }
 _BOOLEAN = frozenset({int(ContextOption.IPV6), int(ContextOption.BLOCKY), _ZERO_COPY_RECV})
+#: Where the THREAD_AFFINITY_CPU_ADD/REMOVE set lives in ``_options`` (a bit mask; not an option number).
+_AFFINITY = -1
 
 #: Every live context, for the exit handler and for fork.
 _LIVE: weakref.WeakSet[Context[Any]] = weakref.WeakSet()
@@ -77,7 +78,6 @@ class Context(Generic[_SocketType]):
     _socket_class: Type[_SocketType] = Socket  # type: ignore[assignment]
     engine: Engine
     _options: Dict[int, int]
-    _affinity_cpus: Set[int]
     _sockets: weakref.WeakSet[Socket[Any]]
 
     @overload
@@ -116,7 +116,6 @@ class Context(Generic[_SocketType]):
             d["engine"] = other.engine
             d["sockopts"] = other.sockopts
             d["_options"] = other._options
-            d["_affinity_cpus"] = other._affinity_cpus
             d["_sockets"] = other._sockets
             return
         if not isinstance(io_threads, int) or io_threads < 0:
@@ -130,7 +129,6 @@ class Context(Generic[_SocketType]):
             ContextOption.IPV6: 0, ContextOption.MAX_MSGSZ: _INT_MAX, ContextOption.THREAD_SCHED_POLICY: -1,
             ContextOption.THREAD_NAME_PREFIX: 0, _ZERO_COPY_RECV: 1,
         }
-        d["_affinity_cpus"] = set()
         d["_sockets"] = weakref.WeakSet()
         _LIVE.add(self)
         _BY_ENGINE[id(self.engine)] = self
@@ -273,11 +271,12 @@ class Context(Generic[_SocketType]):
         elif option == ContextOption.THREAD_AFFINITY_CPU_ADD:
             if optval < 0:
                 raise ZMQError(Errno.EINVAL)
-            self._affinity_cpus.add(optval)
+            self._options[_AFFINITY] = self._options.get(_AFFINITY, 0) | 1 << optval
         elif option == ContextOption.THREAD_AFFINITY_CPU_REMOVE:
-            if optval < 0 or optval not in self._affinity_cpus:
+            mask = self._options.get(_AFFINITY, 0)
+            if optval < 0 or not mask >> optval & 1:
                 raise ZMQError(Errno.EINVAL)
-            self._affinity_cpus.discard(optval)
+            self._options[_AFFINITY] = mask & ~(1 << optval)
         elif option == ContextOption.THREAD_NAME_PREFIX:
             self._options[option] = optval
         else:
@@ -289,6 +288,8 @@ class Context(Generic[_SocketType]):
         option = int(option)
         if option in _FIXED:
             return _FIXED[option]
+        if option < 0:
+            raise ZMQError(Errno.EINVAL)
         try:
             return self._options[option]
         except KeyError:
@@ -338,14 +339,6 @@ class Context(Generic[_SocketType]):
 
 
 SyncContext = Context
-
-
-def context_of(core: SocketCore) -> Context[Any]:
-    """The context a socket core belongs to (for ``Socket.shadow(address)``)."""
-    for ctx in list(_LIVE):
-        if core in ctx.engine.cores:
-            return ctx
-    raise ZMQError(Errno.ENOTSOCK, "the socket's context is gone")
 
 _exiting = False
 

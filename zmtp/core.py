@@ -21,7 +21,7 @@ import socket as _socket
 import time
 from collections import deque
 from functools import partial
-from typing import Any, Callable, Deque, Dict, List, Optional, Protocol, Set, Union
+from typing import Any, Callable, Deque, Dict, List, Optional, Protocol, Set, Tuple, Union
 
 from .constants import IPC_PATH_MAX_LEN, Errno, Event, PollEvent, SocketOption, SocketType
 from .error import ZMQError
@@ -29,18 +29,26 @@ from .options import Options
 from .patterns import PATTERNS
 from .patterns.base import Pattern
 from .patterns.pipe import Pipe
-from .protocol import AuthenticationRequested, Connection, HandshakeComplete, Mechanism, NullMechanism
+from .protocol import (
+    AuthenticationRequested,
+    Connection,
+    ErrorReason,
+    HandshakeComplete,
+    LocalProtocolError,
+    Mechanism,
+    NullMechanism,
+    RemoteProtocolError,
+)
 from .protocol.curve import CurveClient, CurveServer
 from .protocol.plain import PlainClient, PlainServer
 from .protocol.sockettypes import SOCKET_TYPE_NAMES
 from .reactor import Reactor
-from .sockopt import KEY, OPTIONS, check_unknown_option, spec_for
+from .sockopt import OPTIONS, check_unknown_option, spec_for
 from .transport.endpoint import parse_endpoint
 from .transport.failure import describe, logger
 from .transport.inproc import InprocLink, InprocNames
 from .transport.notify import disconnect_message, hiccup_message
 from .transport.stream import Connecter, Listener, Stream
-from .zap import ZapBroker
 
 _POLLIN = int(PollEvent.POLLIN)
 _monotonic = time.monotonic
@@ -65,6 +73,21 @@ _LINGER_ZERO = frozenset({SocketType.SUB, SocketType.XSUB})
 #: reply, a poll ...) since this stream's last direct write, or when that write is older than this many
 #: seconds; otherwise the application is streaming, and the reactor writes the burst in batches.
 _DIRECT_WRITE_AGE = 1e-3
+
+class ZapService(Protocol):
+    """What a socket asks of its context's ZAP client (zmtp.zap.ZapBroker implements it)."""
+
+    def available(self) -> bool:
+        """Is a ZAP handler bound now?"""
+
+    def request(self, core: SocketCore, stream: Any, event: AuthenticationRequested) -> None:
+        """Send the ZAP request for ``stream``; the answer goes to ``stream.authentication_result``."""
+
+    def forget(self, stream: Any) -> None:
+        """``stream`` closed: ignore the answer to its pending request."""
+
+
+
 
 class MonitorSink(Protocol):
     """Where a socket's monitor events go (:mod:`zmtp.monitor`)."""
@@ -135,7 +158,7 @@ class SocketCore:
         inproc: InprocNames,
         on_closed: Callable[[SocketCore], None],
         terminated: Callable[[], bool],
-        zap: Optional[ZapBroker] = None,
+        zap: Optional[ZapService] = None,
     ) -> None:
         if socket_type not in PATTERNS:
             raise ZMQError(Errno.EINVAL, f"Invalid socket type: {socket_type}")
@@ -168,6 +191,8 @@ class SocketCore:
         self.last_metadata: Optional[Dict[str, bytes]] = None
         #: Messages taken in one batch by a recv, read by the facade without the lock (see _BATCH_RECV).
         self.recv_queue: Deque[List[Any]] = deque()
+        #: A message recv took from another connection than its batch's, with its pipe: returned next.
+        self._held: Optional[Tuple[List[Any], Optional[Pipe]]] = None
         self._batch_recv = socket_type in _BATCH_RECV
         self.closed = False
         #: True once close finished (lingering done): the core is gone from its context.
@@ -186,6 +211,9 @@ class SocketCore:
         self.signal_hooks: List[Callable[[], None]] = []
         self._signaler: Optional[Signaler] = None
         self.monitor: Optional[MonitorSink] = None
+        #: A weak reference to the API object that made this core (the pyzmq-shaped Context), for
+        #: ``Socket.shadow(address)``; the core itself never uses it.
+        self.api_context: Optional[Callable[[], Any]] = None
 
     def __repr__(self) -> str:
         return f"<SocketCore {self.type_name}{' closed' if self.closed else ''} at {id(self):#x}>"
@@ -250,21 +278,31 @@ class SocketCore:
             return int(not o.ipv6)
         if option == SocketOption.THREAD_SAFE:
             return 0
+        if option == SocketOption.PLAIN_SERVER:
+            return int(o.as_server and o.mechanism == _PLAIN)  # libzmq reads it back from both
+        if option == SocketOption.CURVE_SERVER:
+            return int(o.as_server and o.mechanism == _CURVE)
         assert spec.attr is not None
         value = getattr(o, spec.attr)
         if option == SocketOption.TYPE:
             return SocketType(value)
-        if spec.kind == KEY and value:
-            from .utils.z85 import encode
-
-            return encode(bytes(value))
+        if isinstance(value, bytes) and len(value) == 255 and option in _STRING_OPTIONS:
+            # pyzmq reads string options into 255 bytes, and libzmq needs one more for the NUL
+            raise ZMQError(Errno.EINVAL, "Invalid argument")
         if isinstance(value, bool):
             return int(value)
         return value
 
     def fileno(self) -> int:
-        """``Socket.FD``: see :class:`Signaler`."""
+        """``Socket.FD``: see :class:`Signaler`.  Not with the blocking driver, which moves nothing
+        between calls: its FD would never become readable by itself and the caller's loop would hang."""
         if self._signaler is None:
+            if not self.reactor.threaded:
+                raise ZMQError(
+                    Errno.ENOTSUP,
+                    "Socket.FD needs something that moves I/O between calls, and the blocking driver does "
+                    "not: use a threaded context (zmtp.Context(), the default) or zmtp.asyncio",
+                )
             self._signaler = Signaler()
             if self.events():
                 self._signaler.set()
@@ -384,19 +422,44 @@ class SocketCore:
         return self.pattern.send(msg)
 
     def recv(self) -> Optional[List[Any]]:
-        """The next whole message, or None; may batch more into :attr:`recv_queue`."""
+        """The next whole message, or None; may batch more into :attr:`recv_queue`.
+
+        Sets :attr:`last_metadata` to the properties of the connection the message came from; a batch
+        holds messages of that one connection only (a message from another pipe waits in ``_held``).
+        """
         pattern = self.pattern
-        msg = pattern.recv()
-        if msg is not None and self._batch_recv and not self.options.conflate:
+        held = self._held
+        if held is None:
+            msg = pattern.recv()
+            if msg is None:
+                return None
+            pipe = pattern.last_in
+        else:
+            self._held = None
+            msg, pipe = held
+        self.last_metadata = None if pipe is None else pipe.metadata
+        if self._batch_recv and not self.options.conflate:
             # Take what else is ready under this one lock acquisition: later recv() calls are then a
             # deque pop (stateless patterns only; see _BATCH_RECV).
-            pattern.recv_many(self.recv_queue, _RECV_BATCH)
+            if len(pattern.pipes) <= 1:
+                # one peer: whatever is ready is that connection's (metadata as set above)
+                pattern.recv_many(self.recv_queue, _RECV_BATCH)
+            else:
+                queue = self.recv_queue
+                for _ in range(_RECV_BATCH):
+                    more = pattern.recv()
+                    if more is None:
+                        break
+                    if pattern.last_in is not pipe:
+                        self._held = (more, pattern.last_in)
+                        break
+                    queue.append(more)
         return msg
 
     def events(self) -> int:
         """POLLIN / POLLOUT as ``zmq_poll`` would report them now."""
         mask = 0
-        if self.recv_rest or self.recv_queue or self.pattern.can_recv():
+        if self.recv_rest or self.recv_queue or self._held is not None or self.pattern.can_recv():
             mask |= _POLLIN
         if self.pattern.can_send():
             mask |= _POLLOUT
@@ -458,7 +521,12 @@ class SocketCore:
         )
 
     def _mechanism(self) -> Mechanism:
-        """The security mechanism for a new connection, from the options (libzmq's rules)."""
+        """The security mechanism for a new connection, from the options (libzmq's rules).
+
+        A CURVE key never set is 32 zero bytes, as in libzmq (``options_t`` starts them zeroed), so an
+        incomplete configuration connects and then fails its handshake (HANDSHAKE_FAILED_*), retrying
+        like any failed handshake: nothing raises inside the reactor.
+        """
         o = self.options
         zap = self._zap is not None and self._zap.available()
         if o.mechanism == _PLAIN:
@@ -467,15 +535,14 @@ class SocketCore:
             return PlainClient(username=o.plain_username, password=o.plain_password)
         if o.mechanism == _CURVE:
             if o.as_server:
-                if not o.curve_secretkey:
-                    raise ZMQError(Errno.EINVAL, "CURVE_SERVER needs CURVE_SECRETKEY")
-                return CurveServer(secret_key=o.curve_secretkey, zap=zap, random_bytes=os.urandom)
-            if not (o.curve_publickey and o.curve_secretkey and o.curve_serverkey):
-                raise ZMQError(Errno.EINVAL, "a CURVE client needs CURVE_PUBLICKEY, CURVE_SECRETKEY, CURVE_SERVERKEY")
-            return CurveClient(
-                public_key=o.curve_publickey, secret_key=o.curve_secretkey, server_key=o.curve_serverkey,
-                random_bytes=os.urandom,
-            )
+                return CurveServer(secret_key=o.curve_secretkey or _ZERO_KEY, zap=zap, random_bytes=os.urandom)
+            try:
+                return CurveClient(
+                    public_key=o.curve_publickey or _ZERO_KEY, secret_key=o.curve_secretkey or _ZERO_KEY,
+                    server_key=o.curve_serverkey or _ZERO_KEY, random_bytes=os.urandom,
+                )
+            except LocalProtocolError as exc:  # a zero (or other small-order) server key: no HELLO box
+                return _FailingMechanism(b"CURVE", f"cannot start a CURVE handshake: {exc.message}")
         # NULL asks ZAP only when a domain is set (libzmq 4.3 null_mechanism_t)
         return NullMechanism(zap=zap and bool(o.zap_domain))
 
@@ -500,9 +567,11 @@ class SocketCore:
             return None
         connecter = stream.connecter
         pipe: Optional[Pipe] = connecter.pipe if connecter is not None else None
+        metadata = _message_properties(stream.peer_address, event)
         if pipe is not None:
             pipe.peer_identity = event.identity
             pipe.peer_socket_type = event.socket_type
+            pipe.metadata = metadata
             pipe.data = stream
             pipe.closed = False
             if pipe.outbound:
@@ -511,6 +580,7 @@ class SocketCore:
         pipe = self.new_pipe()
         pipe.peer_identity = event.identity
         pipe.peer_socket_type = event.socket_type
+        pipe.metadata = metadata
         pipe.data = stream
         if connecter is not None and connecter.routing_id:
             # our own name for a peer we connected to (router.cpp / stream.cpp identify_peer)
@@ -640,6 +710,7 @@ class SocketCore:
             return
         self.closed = True
         self.recv_queue.clear()
+        self._held = None
         self.recv_rest = []
         ms = self.options.linger if linger is None else linger
         for target in {id(t): t for t in self.binds.values()}.values():
@@ -718,6 +789,40 @@ class SocketCore:
         self._on_closed(self)
 
 
+_ZERO_KEY = bytes(32)
+
+
+def _message_properties(peer_address: str, event: HandshakeComplete) -> Dict[str, bytes]:
+    """What ``Frame.get`` answers for this connection's messages, as libzmq's
+    ``stream_engine_base_t::mechanism_ready`` compiles it: Peer-Address first, then the ZAP handler's
+    properties and User-Id, then what the peer's READY/INITIATE carried (Socket-Type, Identity ...);
+    the first value of a name wins.  The event's metadata already puts the ZAP properties first."""
+    properties = dict(event.metadata)
+    if peer_address:
+        properties["peer-address"] = peer_address.encode()
+    return properties
+
+
+class _FailingMechanism(Mechanism):
+    """Stands in for a mechanism our own keys cannot run: the handshake fails right after the greeting.
+
+    libzmq's CURVE client with an unusable server key fails in ``produce_hello`` (crypto_box fails on a
+    small-order key): HANDSHAKE_FAILED_PROTOCOL with ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC, and the
+    connection is retried.  This does the same through the connection's ordinary failure path.
+    """
+
+    def __init__(self, name: bytes, reason: str) -> None:
+        super().__init__(as_server=False)
+        self.name = name
+        self._reason = reason
+
+    def start(self, metadata: bytes) -> List[bytes]:
+        raise RemoteProtocolError(ErrorReason.AUTHENTICATION_FAILED, self._reason)
+
+    def receive_command(self, name: bytes, data: bytes) -> List[bytes]:
+        raise RemoteProtocolError(ErrorReason.AUTHENTICATION_FAILED, self._reason)
+
+
 def _scheduled_flush(stream: Any) -> None:
     stream.flush_scheduled = False
     stream.flush(release_lock=True)
@@ -733,6 +838,9 @@ _MECHANISM_OPTIONS = frozenset(
 
 
 _NULL, _PLAIN, _CURVE = 0, 1, 2
+_STRING_OPTIONS = frozenset(
+    {int(SocketOption.PLAIN_USERNAME), int(SocketOption.PLAIN_PASSWORD), int(SocketOption.ZAP_DOMAIN)}
+)
 
 
 def _select_mechanism(o: Options, option: int, value: Any) -> None:

@@ -48,6 +48,9 @@ class Engine:
         self.pid = os.getpid()
         #: Waiters of term() (see Reactor.wait's ``watch``).
         self.watchers: List[Any] = []
+        #: Reactors other than ``reactor`` that cores of this engine run on (zmtp.asyncio's, one per
+        #: event loop): they share the lock; term() waits for their cores and stops them.
+        self.extra_reactors: List[Any] = []
         if driver == THREADED and reactor_factory is None:
             self.reactor.start_thread(f"zmtp-io-{id(self):x}")
 
@@ -60,12 +63,12 @@ class Engine:
     def closed(self) -> bool:
         return self.reactor.closed
 
-    def socket(self, socket_type: int) -> SocketCore:
-        """A new socket core.  Raises ContextTerminated-style errors through the caller's check."""
+    def socket(self, socket_type: int, reactor: Optional[Reactor] = None) -> SocketCore:
+        """A new socket core (on ``reactor`` if given: one of :attr:`extra_reactors`, sharing the lock)."""
         with self.lock:
             core = SocketCore(
                 socket_type,
-                reactor=self.reactor,
+                reactor=self.reactor if reactor is None else reactor,
                 inproc=self.inproc,
                 on_closed=self._core_finished,
                 terminated=self.is_terminated,
@@ -97,13 +100,15 @@ class Engine:
         self.cores.discard(core)
         for watcher in self.watchers:
             watcher.notify()
+        if self.watchers and core.reactor is not self.reactor:
+            self.reactor.wake()  # term() may be leading our own selector, blind to the other reactor
 
     def close_dropped(self, core: SocketCore) -> None:
         """A facade was garbage-collected without close(): close its core with its linger, on the
         reactor (the collector may run in any thread, even one holding the lock)."""
-        if self.forked or self.reactor.closed:
+        if self.forked or core.reactor.closed:
             return
-        self.reactor.call_soon_threadsafe(lambda: core.close(None))
+        core.reactor.call_soon_threadsafe(lambda: core.close(None))
 
     def run_pending(self) -> None:
         """Blocking driver: run deferred work (a dropped socket's close) now.  Lock held."""
@@ -129,6 +134,8 @@ class Engine:
                 core.stop_monitor()  # libzmq: socket_base_t::process_stop
                 core.signal()
             self.reactor.notify_all_waiters()
+            for extra in self.extra_reactors:
+                extra.notify_all_waiters()
             if self.cores:
                 # Sockets dropped by the application but kept alive by a reference cycle are closed
                 # when the collector runs: give it that chance before waiting for them.
@@ -138,8 +145,15 @@ class Engine:
                 finally:
                     self.lock.acquire()
             self.reactor.run_pending()
+            for extra in list(self.extra_reactors):
+                # an event loop's reactor: driven here when its loop cannot (closed, stopped, or the
+                # loop of this very thread, blocked in term()); else its loop finishes its cores
+                extra.settle([c for c in self.cores if c.reactor is extra])
             self.reactor.wait(lambda: not self.cores, None, (self,))
             self.zap.close()
+            for extra in self.extra_reactors:
+                extra.stop()
+            self.extra_reactors.clear()
             self.reactor.stop()
 
     def destroy(self, linger: Optional[int]) -> None:

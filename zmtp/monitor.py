@@ -21,7 +21,7 @@ zmtp drops the event instead.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .constants import Errno, Event, SocketOption, SocketType
 from .core import SocketCore
@@ -29,7 +29,7 @@ from .error import ContextTerminated, ZMQError
 from .transport.endpoint import parse_endpoint
 
 if TYPE_CHECKING:
-    from .socket import Socket
+    from .engine import Engine
 
 _HEADER = struct.Struct("=HI")
 _MONITOR_STOPPED = int(Event.MONITOR_STOPPED)
@@ -56,15 +56,13 @@ class _Monitor:
         self.pair.close(0)
 
 
-def start_monitor(sock: Socket[Any], addr: str, events: int) -> None:
-    """Start publishing ``sock``'s events matching ``events`` on a PAIR bound at ``addr`` (inproc)."""
-    core = sock.core
+def start_monitor(engine: Engine, core: SocketCore, addr: str, events: int) -> None:
+    """Start publishing ``core``'s events matching ``events`` on a PAIR bound at ``addr`` (inproc)."""
     if parse_endpoint(addr).transport != "inproc":
         raise ZMQError(Errno.EPROTONOSUPPORT, f"socket monitors publish on inproc:// only, not {addr!r}")
     mask = int(events)
     if mask >> 16 or mask < 0:
         raise ZMQError(Errno.EINVAL, f"monitor events {mask:#x} are not v1 events (at most 0xffff)")
-    engine = sock.context.engine
     if engine.terminated:
         raise ContextTerminated()
     pair = engine.internal_socket(SocketType.PAIR)

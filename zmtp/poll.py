@@ -157,10 +157,13 @@ class Poller:
             ready[:] = self._ready(zsocks)
             return bool(ready)
 
+        # sockets that all run on another reactor of the engine (zmtp.asyncio's, an event loop's) are
+        # waited for on that one: it knows how to move their I/O from this thread
+        reactor = cores[0].reactor if all(c.reactor is cores[0].reactor for c in cores) else engine.reactor
         with engine.lock:
             if engine.driver == "blocking":
                 engine.reactor.turn_if_idle()
-            engine.reactor.wait(done, deadline, cores)
+            reactor.wait(done, deadline, cores)
         return ready
 
     def _poll_mixed(

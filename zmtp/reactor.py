@@ -131,6 +131,11 @@ class _EpollPoller:
             out.append((fd, mask))
         return out
 
+    def fileno(self) -> int:
+        """The epoll descriptor: readable while a registered descriptor is ready (zmtp.asyncio nests
+        it in an event loop)."""
+        return self._ep.fileno()
+
     def close(self) -> None:
         self._ep.close()
 
@@ -158,6 +163,10 @@ class _SelectorPoller:
 
     def poll(self, timeout: Optional[float]) -> List[Tuple[int, int]]:
         return [(key.fd, mask) for key, mask in self._sel.select(timeout)]
+
+    def fileno(self) -> int:
+        """The selector's descriptor, where it has one (kqueue, devpoll; not select/poll)."""
+        return self._sel.fileno()
 
     def close(self) -> None:
         self._sel.close()
@@ -485,14 +494,21 @@ class Reactor:
             self.run_pending()
 
     # -- waiting --------------------------------------------------------------------------------
-    def wait(self, done: Callable[[], bool], deadline: Optional[float], watch: Iterable[Watchable] = ()) -> bool:
+    def wait(
+        self,
+        done: Callable[[], bool],
+        deadline: Optional[float],
+        watch: Iterable[Watchable] = (),
+        checked: bool = False,
+    ) -> bool:
         """The one wait loop: return True once ``done()`` holds, False when ``deadline`` passes.
 
         Called with the lock held.  ``done`` may raise (ContextTerminated, ENOTSOCK): the exception
         propagates after leadership is handed on.  ``watch`` lists the socket cores whose signals should
-        wake this thread while it follows another leader.
+        wake this thread while it follows another leader.  ``checked``: the caller has just found
+        ``done()`` false under the lock (it is not asked again before anything can have changed).
         """
-        if done():
+        if not checked and done():
             return True
         self.wait_epoch += 1
         me = threading.get_ident()
@@ -541,11 +557,11 @@ class Reactor:
                 self.followers[0].notify()
 
     def _lead(self, me: int, done: Callable[[], bool], deadline: Optional[float]) -> bool:
+        """Run the loop until ``done()`` (which was false when we took the lead: nothing changes while
+        we hold the lock, so it is asked again only after each turn)."""
         self.leader = me
         try:
             while True:
-                if done():
-                    return True
                 if deadline is None:
                     timeout = None
                 else:
@@ -556,6 +572,8 @@ class Reactor:
                     # the context is gone: nothing will ever move again
                     return done()
                 self.run_once(timeout)
+                if done():
+                    return True
         finally:
             self.leader = _NOBODY
             self._released()

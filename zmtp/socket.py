@@ -22,9 +22,11 @@ from typing import (
     TYPE_CHECKING,
     Any,
     Callable,
+    Dict,
     Generic,
     List,
     Optional,
+    Protocol,
     Sequence,
     Tuple,
     TypeVar,
@@ -37,6 +39,7 @@ from .constants import ContextOption, Errno, Event, Flag, PollEvent, SocketOptio
 from .core import SocketCore
 from .error import Again, ContextTerminated, ZMQBindError, ZMQError
 from .message import Frame, MessageTracker, byte_view
+from .monitor import start_monitor, stop_monitor
 from .patterns.pipe import SingleMessage
 from .sockopt import BYTES, KEY, OPTION_NAMES, OPTIONS
 from .utils import jsonapi
@@ -44,7 +47,7 @@ from .utils import jsonapi
 if TYPE_CHECKING:
     from typing import Literal
 
-    from .context import Context
+    from .engine import Engine
 
 _DONTWAIT = int(Flag.DONTWAIT)
 _monotonic = time.monotonic
@@ -65,6 +68,37 @@ class _Tracked(list):  # type: ignore[type-arg]
     was written, delivered in-process or dropped)."""
 
     __slots__ = ("__weakref__",)
+
+
+class ContextAPI(Protocol):
+    """What a socket knows of its context: the pyzmq-shaped methods and zmtp's engine behind it.
+
+    :class:`zmtp.Context` implements it (the socket module does not import the context module, which
+    builds on it).
+    """
+
+    engine: Engine
+    sockopts: Dict[int, Any]
+
+    @property
+    def closed(self) -> bool:
+        """True once terminated."""
+
+    @property
+    def underlying(self) -> int:
+        """The context's address, for shadowing."""
+
+    def socket(self, socket_type: int, socket_class: Any = None, **kwargs: Any) -> Any:
+        """A new socket of this context."""
+
+    def get(self, option: int) -> int:
+        """A context option (IPV6 and BLOCKY give new sockets their defaults)."""
+
+    def term(self) -> None:
+        """Terminate the context."""
+
+    def destroy(self, linger: Optional[int] = None) -> None:
+        """Close every socket, then terminate."""
 
 
 class _SocketContext(Generic[_SocketT_co]):
@@ -104,12 +138,12 @@ class Socket(Generic[_ReturnT_co]):
     _monitor_socket: Any = None
     _type_name = "UNKNOWN"
     _repr_cls: Optional[str] = "zmtp.Socket"
-    context: Context[Any]
+    context: ContextAPI
     _core: SocketCore
     copy_threshold: int
 
     @overload
-    def __init__(self, ctx_or_socket: Context[Any], socket_type: int, *, copy_threshold: Optional[int] = None) -> None:
+    def __init__(self, ctx_or_socket: ContextAPI, socket_type: int, *, copy_threshold: Optional[int] = None) -> None:
         ...
 
     @overload
@@ -122,7 +156,7 @@ class Socket(Generic[_ReturnT_co]):
 
     def __init__(
         self,
-        ctx_or_socket: Union[Context[Any], Socket[Any], None] = None,
+        ctx_or_socket: Union[ContextAPI, Socket[Any], None] = None,
         socket_type: int = 0,
         *,
         shadow: Union[Socket[Any], int] = 0,
@@ -140,19 +174,19 @@ class Socket(Generic[_ReturnT_co]):
                 context = shadow.context
             else:
                 found = _CORES.get(int(shadow))
-                if found is None:
+                owner = found.api_context() if found is not None and found.api_context is not None else None
+                if found is None or owner is None:
                     raise ZMQError(Errno.ENOTSOCK, f"No zmtp socket at address {shadow:#x}")
                 core = found
-                from .context import context_of
-
-                context = context_of(core)
+                context = owner
         else:
             if ctx_or_socket is None:
                 raise TypeError("Socket() needs a Context (or a socket to shadow)")
             context = ctx_or_socket
             if context.closed:
                 raise ZMQError(Errno.ETERM)
-            core = context.engine.socket(socket_type)
+            core = self._new_core(context, socket_type)
+            core.api_context = weakref.ref(context)
             _CORES[id(core)] = core
         d["context"] = context
         d["_core"] = core
@@ -179,6 +213,10 @@ class Socket(Generic[_ReturnT_co]):
                     self.set(opt, value)
                 except ZMQError:
                     pass
+
+    def _new_core(self, context: ContextAPI, socket_type: int) -> SocketCore:
+        """The core for a new socket (zmtp.asyncio puts its cores on the event loop's reactor)."""
+        return context.engine.socket(socket_type)
 
     # -- attribute options (sock.linger = 0), as pyzmq's AttributeSetter --------------------
     def __setattr__(self, key: str, value: Any) -> None:
@@ -440,18 +478,19 @@ class Socket(Generic[_ReturnT_co]):
 
     # -- waiting ---------------------------------------------------------------------------------
     def _wait(self, done: Callable[[], bool], timeo: int) -> None:
-        """Wait (lock held) until ``done()``; Again after ``timeo`` ms (-1: forever)."""
+        """Wait (lock held) until ``done()``, which the caller has just found false; Again after
+        ``timeo`` ms (-1: forever)."""
         core = self._core
         deadline = None if timeo < 0 else time.monotonic() + timeo / 1000.0
 
         def check() -> bool:
-            if core.terminated():
+            if core.closed or core.terminated():
+                if core.closed:
+                    raise ZMQError(Errno.ENOTSOCK)
                 raise ContextTerminated()
-            if core.closed:
-                raise ZMQError(Errno.ENOTSOCK)
             return done()
 
-        if not core.reactor.wait(check, deadline, (core,)):
+        if not core.reactor.wait(check, deadline, (core,), checked=True):
             raise Again()
 
     # -- sending ---------------------------------------------------------------------------------
@@ -865,26 +904,38 @@ class Socket(Generic[_ReturnT_co]):
 
     # -- polling ---------------------------------------------------------------------------------
     def poll(self, timeout: Optional[int] = None, flags: int = _POLLIN) -> int:
-        """Wait up to ``timeout`` ms (None: forever) for ``flags`` (POLLIN/POLLOUT); the events."""
+        """Wait up to ``timeout`` ms (None or negative: forever) for ``flags`` (POLLIN/POLLOUT); the
+        events that are ready (0 at the timeout)."""
         if self.closed:
             raise ZMQError(Errno.ENOTSUP)
-        from .poll import Poller
+        core = self._core
+        reactor = core.reactor
+        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout / 1000.0
+        ready = [0]
 
-        poller = Poller()
-        poller.register(self, flags)
-        return int(dict(poller.poll(timeout)).get(self, 0))
+        def done() -> bool:
+            if core.closed:
+                raise ZMQError(Errno.ENOTSOCK)
+            if core.terminated():
+                raise ContextTerminated()
+            ready[0] = core.events() & flags
+            return bool(ready[0])
+
+        with core.lock:
+            if self._blocking:
+                reactor.turn_if_idle()
+            reactor.wait(done, deadline, (core,))
+        return ready[0]
 
     # -- monitoring ------------------------------------------------------------------------------
     def monitor(self, addr: Optional[str], events: int = int(Event.ALL)) -> None:
         """Publish this socket's events (libzmq's v1 format) on a PAIR bound at ``addr`` (inproc);
         ``addr=None`` stops monitoring."""
-        from .monitor import start_monitor, stop_monitor
-
         self._check_usable()
         if addr is None:
             stop_monitor(self._core)
         else:
-            start_monitor(self, _endpoint_str(addr), events)
+            start_monitor(self.context.engine, self._core, _endpoint_str(addr), events)
 
     def get_monitor_socket(self, events: Optional[int] = None, addr: Optional[str] = None) -> Socket[Any]:
         """A PAIR socket, connected, on which this socket's events arrive."""

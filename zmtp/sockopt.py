@@ -163,13 +163,16 @@ OPTIONS: Dict[int, OptionSpec] = {
     O.AFFINITY: _int("affinity", 0, (1 << 64) - 1),
     O.MECHANISM: OptionSpec("mechanism", INT, writable=False),
     O.PLAIN_SERVER: _bool("plain_server"),
-    O.PLAIN_USERNAME: OptionSpec("plain_username", BYTES, 0, 255),
-    O.PLAIN_PASSWORD: OptionSpec("plain_password", BYTES, 0, 255),
+    # libzmq 4.3 (src/options.cpp): an empty PLAIN credential or ZAP domain is EINVAL through pyzmq (a
+    # non-NULL pointer of length 0); CURVE keys cannot be read back through pyzmq (its 255-byte buffer
+    # is neither 32 nor 41 bytes, libzmq's do_getsockopt_curve_key answers EINVAL), so they are write-only.
+    O.PLAIN_USERNAME: OptionSpec("plain_username", BYTES, 1, 255),
+    O.PLAIN_PASSWORD: OptionSpec("plain_password", BYTES, 1, 255),
     O.CURVE_SERVER: _bool("curve_server"),
-    O.CURVE_PUBLICKEY: OptionSpec("curve_publickey", KEY),
-    O.CURVE_SECRETKEY: OptionSpec("curve_secretkey", KEY),
-    O.CURVE_SERVERKEY: OptionSpec("curve_serverkey", KEY),
-    O.ZAP_DOMAIN: OptionSpec("zap_domain", BYTES, 0, 255),
+    O.CURVE_PUBLICKEY: OptionSpec("curve_publickey", KEY, readable=False),
+    O.CURVE_SECRETKEY: OptionSpec("curve_secretkey", KEY, readable=False),
+    O.CURVE_SERVERKEY: OptionSpec("curve_serverkey", KEY, readable=False),
+    O.ZAP_DOMAIN: OptionSpec("zap_domain", BYTES, 1, 255),
     O.ZAP_ENFORCE_DOMAIN: _bool("zap_enforce_domain"),
     O.THREAD_SAFE: OptionSpec(None, BOOL, writable=False),
 }

@@ -37,6 +37,7 @@ class ZapBroker:
         self._inproc = inproc
         self._make_core = make_core
         self._dealer: Optional[SocketCore] = None
+        self._handler: Optional[object] = None  # the handler socket the dealer is joined to
         self._ids = itertools.count(1)
         self._pending: Dict[bytes, Tuple[SocketCore, Stream]] = {}
 
@@ -47,7 +48,14 @@ class ZapBroker:
     def request(self, core: SocketCore, stream: Stream, event: AuthenticationRequested) -> None:
         """Send the ZAP request for ``stream`` (lock held)."""
         dealer = self._dealer
+        handler = self._inproc.binder(ZAP_ENDPOINT)
+        if dealer is not None and not dealer.closed and handler is not self._handler:
+            # the handler we were connected to went away and another one bound (an application that
+            # stops one authenticator and starts the next): talk to the new one, as libzmq, which
+            # connects afresh for every connection
+            dealer.close(0)
         if dealer is None or dealer.closed:
+            self._handler = handler
             dealer = self._dealer = self._make_core(SocketType.DEALER)
             dealer.options.linger = 0
             dealer.options.sndhwm = dealer.options.rcvhwm = 0

@@ -11,5 +11,6 @@ PEER = Peer(
     description="libzmq (Debian python3-zmq under /usr/bin/python3; apt-get install python3-zmq)",
     command=lambda: [PYTHON, "-u", str(PYZMQ_DRIVER)],
     check=lambda: python_has_zmq(PYTHON),
+    mechanisms=frozenset({"NULL", "PLAIN", "CURVE", "ZAP"}),
     order=20,
 )

@@ -11,5 +11,6 @@ PEER = Peer(
     description="libzmq (pyzmq wheel from PyPI, current Python)",
     command=lambda: [sys.executable, "-u", str(PYZMQ_DRIVER)],
     check=lambda: python_has_zmq(sys.executable),
+    mechanisms=frozenset({"NULL", "PLAIN", "CURVE", "ZAP"}),
     order=10,
 )

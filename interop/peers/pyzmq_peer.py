@@ -16,7 +16,20 @@ import zmq
 
 SOCKET_TYPES = ["PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH", "XPUB", "XSUB"]
 BYTES_OPTS = {"ROUTING_ID": zmq.IDENTITY, "IDENTITY": zmq.IDENTITY, "SUBSCRIBE": zmq.SUBSCRIBE,
-              "UNSUBSCRIBE": zmq.UNSUBSCRIBE}
+              "UNSUBSCRIBE": zmq.UNSUBSCRIBE, "PLAIN_USERNAME": zmq.PLAIN_USERNAME,
+              "PLAIN_PASSWORD": zmq.PLAIN_PASSWORD, "CURVE_PUBLICKEY": zmq.CURVE_PUBLICKEY,
+              "CURVE_SECRETKEY": zmq.CURVE_SECRETKEY, "CURVE_SERVERKEY": zmq.CURVE_SERVERKEY,
+              "ZAP_DOMAIN": zmq.ZAP_DOMAIN}
+
+
+class KeySet:
+    """A CURVE credentials provider for configure_curve_callback: admits the listed Z85 keys."""
+
+    def __init__(self, keys):
+        self.keys = set(keys)
+
+    def callback(self, domain, key):
+        return bytes(key) in self.keys
 
 
 class PeerError(Exception):
@@ -38,6 +51,7 @@ class Peer:
         self.ctx = zmq.Context()
         self.socks = {}
         self.next_id = 1
+        self.auth = None
 
     def sock(self, req):
         try:
@@ -99,7 +113,28 @@ class Peer:
             s.close(linger=int(req.get("linger", 0)))
         return {}
 
+    def op_auth(self, req):
+        """Start pyzmq's ThreadAuthenticator (ZAP, RFC 27) with PLAIN passwords / admitted CURVE keys."""
+        from zmq.auth.thread import ThreadAuthenticator
+
+        if self.auth is None:
+            self.auth = ThreadAuthenticator(self.ctx)
+            self.auth.start()
+        if req.get("passwords"):
+            self.auth.configure_plain(domain="*", passwords=dict(req["passwords"]))
+        if req.get("curve_keys"):
+            keys = [k.encode("ascii") for k in req["curve_keys"]]
+            self.auth.configure_curve_callback(domain="*", credentials_provider=KeySet(keys))
+        return {}
+
+    def op_auth_stop(self, req):
+        if self.auth is not None:
+            self.auth.stop()
+            self.auth = None
+        return {}
+
     def op_exit(self, req):
+        self.op_auth_stop(req)
         for s in self.socks.values():
             s.close(linger=0)
         self.socks.clear()

@@ -95,6 +95,7 @@ PEER = Peer(
     command=_command,
     check=_check,
     transports=frozenset({"tcp", "ipc"}),
+    mechanisms=frozenset({"NULL", "PLAIN", "CURVE", "ZAP"}),
     order=40,
     notes="the only peer with libzmq's draft socket types",
 )

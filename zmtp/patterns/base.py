@@ -82,6 +82,9 @@ class Pattern:
         #: displaced pipe: router.cpp ``old_pipe->terminate``).  The transport closes the connection
         #: and later calls :meth:`detach` as for any disconnect.  Set by the socket layer.
         self.close_pipe: Callable[[Pipe], None] = _noop_pipe
+        #: The pipe the last message read came from (set by :meth:`Pipe.read`), so the socket layer can
+        #: hand out that connection's metadata with the message (``Frame.get``) at no cost per pattern.
+        self.last_in: Optional[Pipe] = None
 
     # -- socket layer -> pattern ----------------------------------------------------------------
     def attach(self, pipe: Pipe) -> bool:

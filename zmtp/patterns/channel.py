@@ -23,8 +23,14 @@ class Channel(SingleReceiver):
         self._pipe: Optional[Pipe] = None
 
     def attach(self, pipe: Pipe) -> bool:
-        if self._pipe is not None:
-            return False
+        old = self._pipe
+        if old is not None:
+            if not old.closed:
+                return False
+            # The peer left and only its unread messages keep its pipe: a new peer takes its place
+            # (libzmq has dropped those messages by then).  Holding on would refuse every new peer
+            # while the application, blocked sending to the dead one, never reads them.
+            self.detach(old)
         self._pipe = pipe
         return super().attach(pipe)
 

@@ -21,8 +21,14 @@ class Pair(Pattern):
         self._pipe: Optional[Pipe] = None
 
     def attach(self, pipe: Pipe) -> bool:
-        if self._pipe is not None:
-            return False
+        old = self._pipe
+        if old is not None:
+            if not old.closed:
+                return False
+            # The peer left and only its unread messages keep its pipe: a new peer takes its place
+            # (libzmq has dropped those messages by then).  Holding on would refuse every new peer
+            # while the application, blocked sending to the dead one, never reads them.
+            self.detach(old)
         super().attach(pipe)
         self._pipe = pipe
         self.signal()

@@ -17,10 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Deque, List, NamedTuple, Optional, Union
-
-if TYPE_CHECKING:
-    from .base import Pattern
+from typing import Callable, Deque, Dict, List, NamedTuple, Optional, Protocol, Union
 
 #: A pipe calls its transport's ``on_outbound`` when its queue becomes non-empty and again every
 #: FLUSH_BATCH messages, so a sender that never waits still writes in batches of this size.
@@ -77,13 +74,32 @@ class GroupChange:
 OutboundItem = Union[Message, SubscriptionChange, GroupChange]
 
 
+class PipeOwner(Protocol):
+    """What a pipe tells the pattern it is attached to (:class:`~zmtp.patterns.base.Pattern`
+    implements it; named here so that pipes need not know patterns)."""
+
+    last_in: Optional[Pipe]
+
+    def pipe_readable(self, pipe: Pipe) -> None:
+        ...
+
+    def pipe_writable(self, pipe: Pipe) -> None:
+        ...
+
+    def pipe_subscription(self, pipe: Pipe, topic: bytes, subscribe: bool) -> None:
+        ...
+
+    def pipe_group(self, pipe: Pipe, group: bytes, join: bool) -> None:
+        ...
+
+
 class Pipe:
     """A bidirectional, bounded message queue between a pattern and one peer."""
 
     __slots__ = (
         "outbound", "inbound", "sndhwm", "rcvhwm", "routing_id", "peer_identity", "peer_socket_type",
         "pattern", "on_outbound", "on_inbound_space", "on_drained", "active", "closed", "zmtp_version",
-        "data", "server_routing_id", "subscribe_to_all", "inbound_filter",
+        "data", "server_routing_id", "subscribe_to_all", "inbound_filter", "metadata",
     )
 
     def __init__(
@@ -105,7 +121,7 @@ class Pipe:
         #: The peer's Socket-Type as announced in READY ("PUB", "DEALER" ...).
         self.peer_socket_type = peer_socket_type
         #: The pattern this pipe is attached to.
-        self.pattern: Optional[Pattern] = None
+        self.pattern: Optional[PipeOwner] = None
         #: Transport hook: called when ``outbound`` goes from empty to non-empty, and at every
         #: FLUSH_BATCH-th message.
         self.on_outbound: Optional[Callable[[Pipe], None]] = None
@@ -130,6 +146,10 @@ class Pipe:
         #: Set by a pattern that must see each message as it arrives (DISH: a malformed message
         #: drops the peer at once, as libzmq's session does).  Returns False to refuse the message.
         self.inbound_filter: Optional[Callable[[Pipe, Message], bool]] = None
+        #: The connection's message properties (``zmq_msg_gets``: Peer-Address, Socket-Type, Identity,
+        #: User-Id, READY and ZAP properties; names lower-cased), set by the transport at the handshake.
+        #: None where libzmq has none (inproc).
+        self.metadata: Optional[Dict[str, bytes]] = None
 
     # -- pattern side ---------------------------------------------------------------------------
     def writable(self) -> bool:
@@ -154,6 +174,9 @@ class Pipe:
         if not inbound:
             return None
         msg = inbound.popleft()
+        pattern = self.pattern
+        if pattern is not None:
+            pattern.last_in = self  # whose message this is (its connection's metadata, Frame.get)
         # Resume a stopped reader at the low-water mark, not at every message under RCVHWM, so the
         # transport toggles its read interest once per half-queue (libzmq's lwm, src/pipe.cpp).
         if len(inbound) == self.rcvhwm >> 1 and self.on_inbound_space is not None:

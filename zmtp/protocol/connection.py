@@ -833,12 +833,11 @@ class Connection:
         """When the driver must next call :meth:`handle_timer` (None: no timer needed)."""
         if self._state is State.CLOSED:
             return None
-        times = [
-            t
-            for t in (self._handshake_deadline, self._next_ping, self._pong_deadline, self._ttl_deadline)
-            if t is not None
-        ]
-        return min(times) if times else None
+        best = self._handshake_deadline
+        for t in (self._next_ping, self._pong_deadline, self._ttl_deadline):
+            if t is not None and (best is None or t < best):
+                best = t
+        return best
 
     def handle_timer(self, now: float) -> None:
         """Fire whatever is due: send a PING, or fail a handshake or heartbeat that timed out."""

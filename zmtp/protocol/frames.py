@@ -149,7 +149,7 @@ class FrameDecoder:
         #: Flag bits that must be zero: bits 3-7 on ZMTP 3.x, bits 2-7 on ZMTP 2.0 (no commands there).
         self.reserved = RESERVED
         # a large frame body in progress (see LARGE_BODY): the chunks that arrived, _body_pos bytes
-        self._body: Optional[List[Union[bytes, memoryview]]] = None
+        self._body: Optional[List[Union[bytes, bytearray, memoryview]]] = None
         self._body_pos = 0
         self._body_size = 0
         self._body_flags = 0
@@ -214,13 +214,31 @@ class FrameDecoder:
         chunks = self._body
         assert chunk is not None and chunks is not None and 0 <= n <= self._body_size - self._body_pos
         self._offered = None
-        chunks.append(memoryview(chunk)[:n])
+        if n * 2 >= len(chunk):
+            chunks.append(memoryview(chunk)[:n])  # kept in place; the chunk returns to the spares later
+        else:
+            # a short read (a peer trickling its bytes): keep only them and reuse the chunk at once
+            self._add_piece(memoryview(chunk)[:n])
+            if len(self._spare) < SPARE_CHUNKS:
+                self._spare.append(chunk)
         self._body_pos += n
         if self._body_pos < self._body_size:
             return []
         out: List[Decoded] = []
         self._finish_body(out)
         return out
+
+    def _add_piece(self, piece: memoryview) -> None:
+        """Append a small piece to the body: into a trailing accumulator (a bytearray, grown in place)
+        rather than as an object of its own, so a peer sending a body a byte at a time costs bytes,
+        not an object per byte."""
+        chunks = self._body
+        assert chunks is not None
+        tail = chunks[-1] if chunks else None
+        if type(tail) is bytearray and len(tail) < BODY_CHUNK:
+            tail += piece
+        else:
+            chunks.append(bytearray(piece))
 
     def _start_body(self, data: bytes, start: int, n: int, size: int, flags: int) -> None:
         """A large frame's body begins at ``data[start:n]``: keep what arrived, collect the rest."""
@@ -266,9 +284,12 @@ class FrameDecoder:
     def _feed_body(self, data: bytes, out: List[Decoded]) -> bytes:
         """Feed the large body in progress; return what follows it (b"" if nothing, or if paused)."""
         take = min(len(data), self._body_size - self._body_pos)
-        chunks = self._body
-        assert chunks is not None
-        chunks.append(data if take == len(data) else data[:take])
+        if take >= LARGE_BODY:
+            chunks = self._body
+            assert chunks is not None
+            chunks.append(data if take == len(data) else data[:take])
+        else:
+            self._add_piece(memoryview(data)[:take])
         self._body_pos += take
         if self._body_pos < self._body_size:
             return b""

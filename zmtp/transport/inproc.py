@@ -158,6 +158,10 @@ class InprocNames:
     def is_bound(self, name: str) -> bool:
         return name in self._bound
 
+    def binder(self, name: str) -> Optional[Owner]:
+        """The socket bound to ``name`` now, if any (the ZAP broker notices a new handler by it)."""
+        return self._bound.get(name)
+
     def unbind(self, owner: Owner, name: str) -> None:
         """Forget the name; links already joined stay up, as libzmq keeps established inproc pipes."""
         if self._bound.get(name) is owner:

@@ -15,7 +15,6 @@ from ..protocol import AuthenticationRequested, Connection, HandshakeComplete
 
 if TYPE_CHECKING:
     from ..reactor import Reactor
-    from .stream import Connecter, Stream
 
 
 class Owner(Protocol):
@@ -63,14 +62,14 @@ class Owner(Protocol):
     def stream_closed(self, stream: Any) -> None:
         """A stream closed (peer left, error, or we closed it)."""
 
-    def authenticate(self, stream: Stream, request: AuthenticationRequested) -> None:
+    def authenticate(self, stream: Any, request: AuthenticationRequested) -> None:
         """Ask the ZAP handler about a peer (RFC 27); the answer goes to
         :meth:`Stream.authentication_result`."""
 
     def transport_event(self, event: int, endpoint: str, value: int = 0, reason: str = "") -> None:
         """Something a socket monitor reports happened (libzmq's ZMQ_EVENT_* numbers)."""
 
-    def connect_stopped(self, connecter: Connecter, forget: bool) -> None:
+    def connect_stopped(self, connecter: Any, forget: bool) -> None:
         """A connecter gave up for good (RECONNECT_STOP, or no reconnect interval): drop its pipe, and
         with ``forget`` its endpoint."""
 

@@ -393,15 +393,22 @@ class Stream(Handler):
 
     # -- time ----------------------------------------------------------------------------------
     def _arm_timer(self) -> None:
+        """Make sure a timer fires by the connection's next deadline.
+
+        A timer already armed for that time or earlier is kept: when it fires it asks the connection
+        again and re-arms.  (With heartbeats every read moves the deadlines later; re-arming on each
+        read would push a timer into the heap per message batch.)
+        """
         deadline = self.conn.next_deadline()
-        if deadline == self._timer_at:
+        if deadline is None:
+            return
+        at = self._timer_at
+        if at is not None and at <= deadline:
             return
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
         self._timer_at = deadline
-        if deadline is not None:
-            self._timer = self.reactor.call_at(deadline, self._on_timer)
+        self._timer = self.reactor.call_at(deadline, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None

@@ -46,12 +46,54 @@ const DRAFT = {
 }
 
 // libzmq option numbers (zmq.h, zmq_draft.h) and how to set them
-const BYTES_OPTS = {ROUTING_ID: 5, IDENTITY: 5, SUBSCRIBE: 6, UNSUBSCRIBE: 7}
+const BYTES_OPTS = {
+  ROUTING_ID: 5, IDENTITY: 5, SUBSCRIBE: 6, UNSUBSCRIBE: 7,
+  PLAIN_USERNAME: 45, PLAIN_PASSWORD: 46, CURVE_PUBLICKEY: 48, CURVE_SECRETKEY: 49, CURVE_SERVERKEY: 50,
+  ZAP_DOMAIN: 55,
+}
 const INT_OPTS = {
   LINGER: 17, RECONNECT_IVL: 18, SNDHWM: 23, RCVHWM: 24, RCVTIMEO: 27, SNDTIMEO: 28,
   ROUTER_MANDATORY: 33, XPUB_VERBOSE: 40, IMMEDIATE: 39, PROBE_ROUTER: 51, REQ_CORRELATE: 52,
   REQ_RELAXED: 53, CONFLATE: 54, ROUTER_HANDOVER: 56, XPUB_NODROP: 69, XPUB_MANUAL: 71,
-  INVERT_MATCHING: 74, HEARTBEAT_IVL: 75, XPUB_VERBOSER: 78,
+  INVERT_MATCHING: 74, HEARTBEAT_IVL: 75, XPUB_VERBOSER: 78, PLAIN_SERVER: 44, CURVE_SERVER: 47,
+}
+
+// A ZAP handler (RFC 27) for the mechanism cells: a Reply socket at inproc://zeromq.zap.01 in the
+// default context (the one every socket here uses), admitting the configured PLAIN users and CURVE keys
+// (Z85), as pyzmq_peer.py's ThreadAuthenticator does.
+let zap = null
+
+function z85encode(buf) {
+  const chars = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
+  let out = ""
+  for (let i = 0; i < buf.length; i += 4) {
+    let value = buf.readUInt32BE(i)
+    let chunk = ""
+    for (let j = 0; j < 5; j++) {
+      chunk = chars[value % 85] + chunk
+      value = Math.floor(value / 85)
+    }
+    out += chunk
+  }
+  return out
+}
+
+async function serveZap(rep, passwords, keys) {
+  for await (const msg of rep) {
+    const [version, requestId, , , , mechanism] = msg
+    let ok = false
+    let user = ""
+    if (mechanism.toString() === "PLAIN") {
+      user = msg[6].toString()
+      ok = passwords[user] !== undefined && passwords[user] === msg[7].toString()
+    } else if (mechanism.toString() === "CURVE") {
+      user = z85encode(msg[6])
+      ok = keys.includes(user)
+    } else {
+      ok = true
+    }
+    await rep.send([version, requestId, ok ? "200" : "400", ok ? "OK" : "denied", ok ? user : "", ""])
+  }
 }
 
 class PeerError extends Error {
@@ -198,7 +240,26 @@ const ops = {
     return {}
   },
 
+  async auth(req) {
+    if (zap === null) {
+      zap = new zmq.Reply()
+      zap.linger = 0
+      await zap.bind("inproc://zeromq.zap.01")
+      serveZap(zap, req.passwords || {}, req.curve_keys || []).catch(() => {})
+    }
+    return {}
+  },
+
+  auth_stop() {
+    if (zap !== null) {
+      zap.close()
+      zap = null
+    }
+    return {}
+  },
+
   exit() {
+    ops.auth_stop()
     for (const s of socks.values()) {
       s.linger = 0
       s.close()

@@ -1,0 +1,1 @@
+"""Coverage-guided fuzzing of zmtp.protocol (see fuzz/README.md)."""

@@ -1,0 +1,1 @@
+"""Logging over ZeroMQ: :mod:`zmtp.log.handlers` (``PUBHandler``, ``TopicLogger``), as pyzmq's ``zmq.log``."""
