@@ -69,6 +69,8 @@ class Sock(Protocol):
 
     def leave(self, group: bytes) -> None: ...
 
+    def connect_peer(self, endpoint: str) -> int: ...
+
 
 class Side(Protocol):
     """One implementation's end of a cell: makes sockets."""
@@ -80,4 +82,8 @@ class Side(Protocol):
     def start_auth(self, passwords: Dict[str, str], curve_keys: Sequence[bytes]) -> None:
         """Run a ZAP handler (a ThreadAuthenticator) in this side's context until the cell ends:
         PLAIN ``passwords`` (username -> password), CURVE client public keys (Z85) it admits."""
+        ...
+
+    def close(self) -> None:
+        """Close every socket made (and the ZAP handler); the side is done."""
         ...

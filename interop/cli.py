@@ -8,10 +8,10 @@ import time
 from typing import List, Optional, Sequence
 
 from .local import impl_version, load_impl, supports_zmtp_version
+from .matrix import ALL_PATTERNS as PATTERNS
 from .matrix import BINDERS, FAIL, MECHANISMS, REVISIONS, TRANSPORTS, Result, all_cells, prepare, run_cells
 from .peers import discover
 from .report import Progress, json_report, markdown_report, text_report
-from .scenarios import PATTERNS
 
 QUICK_PATTERNS = ("REQ-ROUTER", "DEALER-ROUTER", "PUSH-PULL", "XPUB-SUB")
 
@@ -26,7 +26,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     ap.add_argument("--impl", default="zmtp", help="module in the zmtp seat (default zmtp; 'zmq' = pyzmq)")
     ap.add_argument("--peers", type=_csv, help="comma-separated peer names (default: all)")
     ap.add_argument("--patterns", type=_csv, help=f"comma-separated pattern pairs among: {names}")
-    ap.add_argument("--transports", type=_csv, default=list(TRANSPORTS), help="tcp,ipc")
+    ap.add_argument("--transports", type=_csv, default=list(TRANSPORTS),
+                    help="tcp,ipc,udp (udp: RADIO-DISH only)")
     ap.add_argument("--revisions", type=_csv, default=list(REVISIONS), help="3.1,3.0")
     ap.add_argument("--binders", type=_csv, default=list(BINDERS), help="zmtp,peer")
     ap.add_argument("--mechanisms", type=_csv, default=list(MECHANISMS), help="NULL,PLAIN,CURVE,ZAP")

@@ -179,6 +179,9 @@ class RemoteSock:
     def leave(self, group: bytes) -> None:
         self.proc.call("leave", sock=self.sid, group=base64.b64encode(group).decode())
 
+    def connect_peer(self, endpoint: str) -> int:
+        return int(self.proc.call("connect_peer", sock=self.sid, endpoint=endpoint)["routing_id"])
+
 
 class RemoteSide:
     def __init__(self, proc: PeerProcess) -> None:

@@ -164,6 +164,12 @@ class LocalSock:
         except Exception as e:
             raise self._wrap(e, "leave") from e
 
+    def connect_peer(self, endpoint: str) -> int:
+        try:
+            return int(self._sock.connect_peer(endpoint))
+        except Exception as e:
+            raise self._wrap(e, f"connect_peer({endpoint})") from e
+
 
 class LocalSide:
     """Sockets made in this process by a pyzmq-style module; one context per cell."""

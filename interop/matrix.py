@@ -11,13 +11,19 @@ from dataclasses import asdict, dataclass, field
 from types import ModuleType
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .api import CheckFailed, InteropError
+from .api import CheckFailed, InteropError, Side
 from .control import PeerProcess, RemoteSide
-from .local import LocalSide
+from .local import LocalSide, load_impl
 from .peers import Peer, Unavailable
-from .scenarios import PATTERNS, PATTERNS_BY_NAME, Run
+from .scenarios import PATTERNS, Pattern, Run
+from .scenarios_draft import DRAFT_PATTERNS, UDP_PATTERNS
 
-TRANSPORTS = ("tcp", "ipc")
+#: Every pattern pair: the classic ones, then libzmq's draft (thread-safe) ones.
+ALL_PATTERNS: List[Pattern] = PATTERNS + DRAFT_PATTERNS
+PATTERNS_BY_NAME = {p.name: p for p in ALL_PATTERNS}
+DRAFT_NAMES = frozenset(p.name for p in DRAFT_PATTERNS)
+#: udp cells exist for RADIO-DISH only, and for one revision (udp carries no ZMTP).
+TRANSPORTS = ("tcp", "ipc", "udp")
 REVISIONS = ("3.1", "3.0")
 BINDERS = ("zmtp", "peer")
 #: NULL; PLAIN (the server side runs a ZAP handler, which libzmq's PLAIN server needs); CURVE without a
@@ -34,6 +40,13 @@ LIBZMQ_REQ_ZAP = (
     "the ZAP User-Id as a credential message first (stream_engine_base.cpp write_credential) and "
     "req_session_t::push_msg refuses any frame but an empty delimiter (EFAULT); zmtp's REQ works there"
 )
+LIBZMQ_DISH_ZAP = (
+    "libzmq 4.3's DISH judged by a ZAP handler drops every connection at once: the engine pushes the ZAP "
+    "User-Id as a credential message first (stream_engine_base.cpp write_credential) and "
+    "dish_session_t::push_msg refuses a first frame without MORE (EFAULT); zmtp's DISH works there"
+)
+#: Socket types a libzmq ZAP-judged server cannot be (same failures libzmq against itself).
+LIBZMQ_ZAP_BROKEN = {"REQ": LIBZMQ_REQ_ZAP, "DISH": LIBZMQ_DISH_ZAP}
 CELL_TIMEOUT = 30.0  # hard limit for one cell, scenario and clean-up together
 
 PASS, FAIL, UNAVAILABLE, NA = "pass", "fail", "unavailable", "n/a"
@@ -81,14 +94,21 @@ def all_cells(peers: Sequence[Peer], patterns: Optional[Iterable[str]] = None,
               transports: Iterable[str] = TRANSPORTS, revisions: Iterable[str] = REVISIONS,
               binders: Iterable[str] = BINDERS, mechanisms: Iterable[str] = MECHANISMS) -> List[Cell]:
     wanted = set(patterns) if patterns is not None else None
+    revisions = list(revisions)
     cells = []
     for peer in peers:
-        for pat in PATTERNS:
+        for pat in ALL_PATTERNS:
             if wanted is not None and pat.name not in wanted:
+                continue
+            if peer.patterns is not None and pat.name not in peer.patterns:
                 continue
             for role in ("A",) if pat.symmetric else ("A", "B"):
                 for transport in transports:
+                    if transport == "udp" and pat.name not in UDP_PATTERNS:
+                        continue
                     for rev in revisions:
+                        if transport == "udp" and rev != revisions[0]:
+                            continue
                         for binder in binders:
                             for mech in mechanisms:
                                 if mech != "NULL" and transport != "tcp":
@@ -104,6 +124,8 @@ class Env:
     impl: ModuleType
     peers: Dict[str, Peer]
     has_zmtp_version: bool
+    #: The module in the zmtp seat has libzmq's draft API (``has("draft")``: zmtp yes, pyzmq wheels no).
+    impl_draft: bool = True
     unavailable: Dict[str, str] = field(default_factory=dict)  # peer name -> reason
     commands: Dict[str, List[str]] = field(default_factory=dict)
     peer_info: Dict[str, Dict[str, object]] = field(default_factory=dict)
@@ -111,9 +133,15 @@ class Env:
 
 def prepare(impl: ModuleType, peers: Sequence[Peer], has_zmtp_version: bool) -> Env:
     """Check availability, build drivers (javac) and ask each peer for its version, once."""
-    env = Env(impl, {p.name: p for p in peers}, has_zmtp_version)
+    has = getattr(impl, "has", None)
+    env = Env(impl, {p.name: p for p in peers}, has_zmtp_version, impl_draft=bool(has and has("draft")))
     for p in peers:
         reason = p.availability()
+        if reason is None and p.local:
+            mod = load_impl("zmtp")
+            env.peer_info[p.name] = {"impl": "zmtp", "version": getattr(mod, "__version__", "?"),
+                                     "binding": "in-process, its own context"}
+            continue
         if reason is None:
             try:
                 env.commands[p.name] = list(p.command())
@@ -137,13 +165,24 @@ def static_status(env: Env, cell: Cell) -> Optional[Tuple[str, str]]:
     if cell.peer in env.unavailable:
         return UNAVAILABLE, env.unavailable[cell.peer]
     peer = env.peers[cell.peer]
+    if cell.pattern in DRAFT_NAMES:
+        if not env.impl_draft:
+            return NA, f"{env.impl.__name__} has no draft socket types (built without libzmq's draft API)"
+        if not peer.draft:
+            return NA, f"{cell.peer} has no draft socket types (built without libzmq's draft API)"
+        if cell.peer_type not in peer.draft:
+            return NA, f"{cell.peer} has no {cell.peer_type} socket"
     if cell.transport not in peer.transports:
         return NA, f"{cell.peer} cannot speak real {cell.transport}"
+    if cell.transport == "udp":
+        dish_role = "B" if PATTERNS_BY_NAME[cell.pattern].b == "DISH" else "A"
+        if (cell.binder == "zmtp") != (cell.zmtp_role == dish_role):
+            return NA, "udp: the DISH binds and the RADIO connects (libzmq: ENOCOMPATPROTO otherwise)"
     if cell.mechanism not in peer.mechanisms:
         return NA, f"{cell.peer} driver has no {cell.mechanism}"
-    if (cell.mechanism in ZAP_MECHANISMS and cell.binder == "peer" and cell.peer_type == "REQ"
+    if (cell.mechanism in ZAP_MECHANISMS and cell.binder == "peer" and cell.peer_type in LIBZMQ_ZAP_BROKEN
             and cell.peer in LIBZMQ_PEERS):
-        return NA, LIBZMQ_REQ_ZAP
+        return NA, LIBZMQ_ZAP_BROKEN[cell.peer_type]
     if cell.revision == "3.0" and not env.has_zmtp_version:
         return NA, f"{env.impl.__name__} sockets have no zmtp_version knob"
     return None
@@ -155,6 +194,12 @@ class Worker:
     def __init__(self, env: Env) -> None:
         self.env = env
         self.procs: Dict[str, PeerProcess] = {}
+
+    def side(self, name: str) -> Side:
+        """The peer's side of a cell: its driver process, or a fresh in-process context."""
+        if self.env.peers[name].local:
+            return LocalSide(load_impl("zmtp"), name)
+        return RemoteSide(self.proc(name))
 
     def proc(self, name: str) -> PeerProcess:
         p = self.procs.get(name)
@@ -182,10 +227,10 @@ class Worker:
         box: Dict[str, Result] = {}
         decided = threading.Event()
         try:
-            proc = self.proc(cell.peer)
+            remote = self.side(cell.peer)
         except InteropError as e:
             return Result(cell, FAIL, f"peer driver failed to start: {e}", time.monotonic() - t0)
-        th = threading.Thread(target=self._cell_thread, args=(cell, proc, box, decided), daemon=True,
+        th = threading.Thread(target=self._cell_thread, args=(cell, remote, box, decided), daemon=True,
                               name=f"cell-{cell.pattern}")
         th.start()
         th.join(CELL_TIMEOUT)
@@ -205,12 +250,11 @@ class Worker:
             self.drop(cell.peer)  # start the next cell from a fresh peer
         return res
 
-    def _cell_thread(self, cell: Cell, proc: PeerProcess, box: Dict[str, Result],
+    def _cell_thread(self, cell: Cell, remote: Side, box: Dict[str, Result],
                      decided: threading.Event) -> None:
         pattern = PATTERNS_BY_NAME[cell.pattern]
         ipc_dir = tempfile.mkdtemp(prefix="zi-")
         local: Optional[LocalSide] = None
-        remote = RemoteSide(proc)
         run: Optional[Run] = None
         try:
             local = LocalSide(self.env.impl, "zmtp")

@@ -7,8 +7,8 @@ import shutil
 import time
 from typing import Dict, List, Optional, Sequence, TextIO, Tuple
 
+from .matrix import ALL_PATTERNS as PATTERNS
 from .matrix import FAIL, NA, PASS, UNAVAILABLE, Cell, Env, Result
-from .scenarios import PATTERNS
 
 SYMBOL = {PASS: "✓", FAIL: "✗", NA: "·", UNAVAILABLE: "?"}
 BINDER_ABBR = {"zmtp": "z", "peer": "p"}
@@ -16,6 +16,7 @@ LEGEND = ("✓ pass  ✗ fail  · n/a  ? unavailable  |  z = zmtp binds, p = pee
           "A = first-named socket (the single one in fan-out checks), B = second")
 
 ColKey = Tuple[str, str, str, str]  # mechanism, transport, revision, binder
+NAME_W = max(len(p.name) for p in PATTERNS)
 RowKey = Tuple[str, str]  # pattern, zmtp role
 
 
@@ -31,7 +32,7 @@ def _row_label(pattern: str, role: str) -> str:
     pat = next(p for p in PATTERNS if p.name == pattern)
     t = pat.role_type(role)
     same = pat.a == pat.b
-    return f"{pattern:<14} zmtp={t}" + (f"({role})" if same and not pat.symmetric else "")
+    return f"{pattern:<{NAME_W}} zmtp={t}" + (f"({role})" if same and not pat.symmetric else "")
 
 
 def _layout(results: Sequence[Result]) -> Tuple[List[str], List[ColKey], List[RowKey]]:
@@ -110,6 +111,8 @@ def grid(env: Env, results: Sequence[Result]) -> str:
             continue
         out.extend(_header_lines(cols, label_w))
         for rk in rows:
+            if not any((peer, rk, ck) in by for ck in cols):
+                continue  # a pattern pair this peer has no cells for (the zmtp peer: drafts only)
             line = ""
             for x, ck in zip(xs, cols):
                 r = by.get((peer, rk, ck))
@@ -168,6 +171,8 @@ def markdown_report(env: Env, results: Sequence[Result], impl_desc: str) -> str:
         out.append("| pattern | zmtp | " + " | ".join(heads) + " |")
         out.append("|---|---|" + "---|" * len(cols))
         for rk in rows:
+            if not any((peer, rk, ck) in by for ck in cols):
+                continue
             pat = next(p for p in PATTERNS if p.name == rk[0])
             cells = []
             for ck in cols:
@@ -257,7 +262,7 @@ class Progress:
             secs = sum(x.seconds for x in row)
             counts_text = ", ".join(f"{v} {k}" for k, v in n.items() if v)
             pattern = next(p for p in PATTERNS if p.name == key[1])
-            self.stream.write(f"[{self.done:4d}/{self.total} {elapsed:5.0f}s] {key[0]:<14} {key[1]:<14} "
+            self.stream.write(f"[{self.done:4d}/{self.total} {elapsed:5.0f}s] {key[0]:<14} {key[1]:<{NAME_W}} "
                               f"zmtp={pattern.role_type(key[2])}({key[2]}): {counts_text} in {secs:.1f}s\n")
             for x in row:
                 if x.status == FAIL:

@@ -8,6 +8,7 @@ them with the cell's binder and transport.  It raises :class:`~interop.api.Check
 
 from __future__ import annotations
 
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -82,6 +83,9 @@ class Run:
         self._n += 1
         if self.transport == "tcp":
             return "tcp://127.0.0.1:*"
+        if self.transport == "udp":
+            # a real port: libzmq's LAST_ENDPOINT after binding udp://host:* is "host:*"
+            return f"udp://127.0.0.1:{free_udp_port()}"
         return f"ipc://{self.ipc_dir}/{self._n}.ipc"
 
     def make(self, role: str, type_name: str, **opts: OptValue) -> Wired:
@@ -125,7 +129,7 @@ class Run:
         """Binder-role sockets each bind a fresh endpoint; the others connect to all of them."""
         binders = [w for w in socks if w.role == self.binder]
         for w in binders:
-            w.endpoint = w.sock.bind(self.endpoint())
+            w.endpoint = self.bind(w.sock, self.endpoint())
         for w in socks:
             if w.role != self.binder:
                 for b in binders:
@@ -149,7 +153,7 @@ class Run:
         deadline = time.monotonic() + 3.0
         while True:
             try:
-                new.endpoint = new.sock.bind(w.endpoint)
+                new.endpoint = self.bind(new.sock, w.endpoint)
                 break
             except InteropError as e:
                 if e.error != "EADDRINUSE" or time.monotonic() > deadline:
@@ -157,11 +161,27 @@ class Run:
                 time.sleep(0.05)
         return new
 
+    def bind(self, sock: Sock, endpoint: str) -> str:
+        """Bind; the endpoint to connect to.  For udp that is the one asked for (libzmq reports a udp
+        LAST_ENDPOINT without the ``udp://``)."""
+        got = sock.bind(endpoint)
+        return endpoint if self.transport == "udp" else got
+
     def connector_of(self, *ws: Wired) -> List[Wired]:
         return [w for w in ws if w.role != self.binder]
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def free_udp_port() -> int:
+    """A UDP port free on 127.0.0.1 right now (for a DISH to bind with a concrete port)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+    finally:
+        s.close()
 
 
 def expect(sock: Sock, want: Sequence[bytes], what: str, timeout: int = RECV_MS) -> None:

@@ -1,16 +1,15 @@
 """What each *draft* pattern pair must do (libzmq's thread-safe sockets), in the style of scenarios.py.
 
-CLIENT-SERVER (RFC 41), RADIO-DISH (RFC 48), SCATTER-GATHER (RFC 49) and CHANNEL-CHANNEL (RFC 52).
-Messages are single-part; the scenarios use the draft calls of :mod:`interop.api` (``send_draft`` /
-``recv_draft`` for routing ids and groups, ``join``/``leave``).  The only real peer with these types
-is zeromq.js (pyzmq's wheels lack libzmq's draft API); PEER is not here because zeromq.js cannot
-address PEERs (no ``connect_peer``).
+CLIENT-SERVER (RFC 41), RADIO-DISH (RFC 48, over tcp, ipc and udp), SCATTER-GATHER (RFC 49),
+CHANNEL-CHANNEL (RFC 52) and PEER-PEER (RFC 51).  Messages are single-part; the scenarios use the
+draft calls of :mod:`interop.api` (``send_draft`` / ``recv_draft`` for routing ids and groups,
+``join``/``leave``, ``connect_peer``).
 
-:data:`DRAFT_PATTERNS` is not part of :data:`interop.scenarios.PATTERNS` yet: it joins the matrix
-once zmtp's socket layer exposes the draft API (``ctx.socket(zmtp.SERVER)``, ``send(routing_id=)``,
-``Frame.routing_id``/``group``, ``join``/``leave``), with peers lacking drafts graded "n/a".  Until
-then tests/test_patterns_draft_interop.py runs them with zeromq.js in both seats, which checks the
-scenarios themselves against libzmq.
+:data:`DRAFT_PATTERNS` are cells of the matrix (``interop.matrix.ALL_PATTERNS``).  The only real peer
+with these types is zeromq.js (pyzmq's wheels lack libzmq's draft API: their cells are "n/a"); it has
+no PEER (no ``connect_peer``), so PEER-PEER runs against zmtp itself (the ``zmtp`` peer, which runs
+every draft pair).  tests/test_patterns_draft_interop.py runs the scenarios with zeromq.js in both
+seats, which checks the scenarios themselves against libzmq.
 """
 
 from __future__ import annotations
@@ -36,6 +35,12 @@ from .scenarios import (
 SINGLE_SHAPES: List[Tuple[str, List[bytes]]] = [("hello", [b"hello"])] + [
     (name, shape) for name, shape in SHAPES if len(shape) == 1
 ]
+#: The largest datagram a libzmq DISH reads whole (udp_engine.hpp ``MAX_UDP_MSG``); zmtp's RADIO sends
+#: nothing larger over udp.
+MAX_UDP_MSG = 8192
+#: The longest group a libzmq 4.3.5 DISH survives over udp: it reads the group length as a signed char
+#: and aborts on 128 or more (udp_engine.cpp ``in_event``; spec-notes.md Part 4, UDP).
+UDP_GROUP_MAX = 127
 
 
 def expect_error(what: str, error: str, op: Callable[[], None]) -> None:
@@ -175,11 +180,16 @@ def radio_dish(run: Run) -> None:
     expect_error("leave a group not joined", "EINVAL", lambda: dish.sock.leave(b"weather"))
     expect_error("join a 256-byte group", "EINVAL", lambda: dish.sock.join(b"x" * 256))
     expect_error("RADIO multipart send", "EINVAL", lambda: radio.sock.send_draft([b"a", b"b"], 200, group=b"news"))
-    # shapes, and the longest group
+    # shapes, and the longest group (over udp: what a datagram, and a libzmq DISH, can take)
+    shapes = SINGLE_SHAPES
     longest = b"G" * 255
+    if run.transport == "udp":
+        longest = b"G" * UDP_GROUP_MAX
+        room = MAX_UDP_MSG - 1 - len(longest)
+        shapes = [(n, s) for n, s in SINGLE_SHAPES if len(s[0]) <= room] + [("largest datagram", [b"D" * room])]
     dish.sock.join(longest)
-    _join_live(radio.sock, [dish.sock], longest, "join a 255-byte group")
-    for name, shape in SINGLE_SHAPES:
+    _join_live(radio.sock, [dish.sock], longest, f"join a {len(longest)}-byte group")
+    for name, shape in shapes:
         radio.sock.send_draft(shape, RECV_MS, group=longest)
         got1 = recv_draft_skipping_probes(dish.sock, f"dish gets {name}")
         if got1.frames != shape or got1.group != longest:
@@ -278,6 +288,67 @@ def channel_channel(run: Run) -> None:
     expect(conn.sock, [b"back"], "after the binder restarts")
 
 
+# ---------------------------------------------------------------- PEER-PEER
+
+
+def peer_peer(run: Run) -> None:
+    """RFC 51: routing by the id ``connect_peer`` returns (known before the connection exists), the
+    binding side answering by the id each message came with."""
+    a, b = run.make("A", "PEER"), run.make("B", "PEER")
+    binder, conn = (a, b) if run.binder == "A" else (b, a)
+    binder.endpoint = run.bind(binder.sock, run.endpoint())
+    rid = conn.sock.connect_peer(binder.endpoint)
+    if not 0 < rid < 1 << 32:
+        raise CheckFailed(f"connect_peer returned {rid}, not a non-zero 32-bit routing id")
+    back = 0
+    for name, shape in SINGLE_SHAPES:
+        # sent at once: the connecting PEER's queue exists before the connection (RFC 51)
+        conn.sock.send_draft(shape, RECV_MS, routing_id=rid)
+        got = recv_draft_or_fail(binder.sock, f"to the binder: {name}")
+        if got.frames != shape:
+            raise CheckFailed(f"to the binder: {name}: got {show(got.frames)}")
+        if not 0 < got.routing_id < 1 << 32 or (back and got.routing_id != back):
+            raise CheckFailed(f"to the binder: {name}: bad or changing routing id {got.routing_id} (first {back})")
+        back = got.routing_id
+        binder.sock.send_draft([b"re:" + shape[0]], RECV_MS, routing_id=back)
+        got = recv_draft_or_fail(conn.sock, f"reply {name}")
+        if got.frames != [b"re:" + shape[0]] or got.routing_id != rid:
+            raise CheckFailed(f"reply {name}: got {show(got.frames)} from routing id {got.routing_id}, want {rid}")
+    expect_error("PEER multipart send", "EINVAL", lambda: conn.sock.send_draft([b"a", b"b"], 200, routing_id=rid))
+    expect_error("PEER send to an unknown routing id", "EHOSTUNREACH",
+                 lambda: conn.sock.send_draft([b"lost"], 200, routing_id=rid ^ 0x5A5A5A5A or 1))
+    expect_error("PEER send without a routing id", "EHOSTUNREACH",
+                 lambda: conn.sock.send_draft([b"lost"], 200, routing_id=0))
+
+    # one PEER connected to two: distinct ids, each message to the one it names
+    c2 = run.make(conn.role, "PEER")
+    targets = [run.make(binder.role, "PEER"), run.make(binder.role, "PEER")]
+    for t in targets:
+        t.endpoint = run.bind(t.sock, run.endpoint())
+    ids = [c2.sock.connect_peer(t.endpoint or "") for t in targets]
+    if len(set(ids)) != 2 or 0 in ids:
+        raise CheckFailed(f"two connect_peer calls returned {ids}")
+    for i in reversed(range(2)):
+        c2.sock.send_draft([b"to-%d" % i], RECV_MS, routing_id=ids[i])
+    for i, t in enumerate(targets):
+        got = recv_draft_or_fail(t.sock, "addressed by routing id")
+        if got.frames != [b"to-%d" % i]:
+            raise CheckFailed(f"addressed by routing id: {t.sock.label} got {show(got.frames)}, want to-{i}")
+
+    # the binder restarts: what the connecting PEER queued for the same id meanwhile arrives
+    def while_down() -> None:
+        conn.sock.send_draft([b"queued"], RECV_MS, routing_id=rid)
+
+    new = run.restart(binder, while_down=while_down)
+    got = recv_draft_or_fail(new.sock, "after the binder restarts (queued message lost?)")
+    if got.frames != [b"queued"]:
+        raise CheckFailed(f"after the binder restarts: got {show(got.frames)}")
+    new.sock.send_draft([b"back"], RECV_MS, routing_id=got.routing_id)
+    got = recv_draft_or_fail(conn.sock, "reply after the binder restarts")
+    if got.frames != [b"back"] or got.routing_id != rid:
+        raise CheckFailed(f"reply after restart: got {show(got.frames)} from {got.routing_id}, want {rid}")
+
+
 # ---------------------------------------------------------------- registry
 
 DRAFT_PATTERNS: List[Pattern] = [
@@ -285,5 +356,8 @@ DRAFT_PATTERNS: List[Pattern] = [
     Pattern("RADIO-DISH", "RADIO", "DISH", radio_dish),
     Pattern("SCATTER-GATHER", "SCATTER", "GATHER", scatter_gather),
     Pattern("CHANNEL-CHANNEL", "CHANNEL", "CHANNEL", channel_channel, symmetric=True),
+    Pattern("PEER-PEER", "PEER", "PEER", peer_peer, symmetric=True),
 ]
+#: The pairs that may run over udp (libzmq's UDP transport is for RADIO and DISH only).
+UDP_PATTERNS = frozenset({"RADIO-DISH"})
 DRAFT_PATTERNS_BY_NAME = {p.name: p for p in DRAFT_PATTERNS}

@@ -1,13 +1,17 @@
 """The engine: leader/follower waiting, lifetimes like pyzmq's (sockets closed when collected, term(),
-ContextTerminated in blocked threads, delivery at interpreter exit, fork), many threads on one context,
-and the layering of zmtp's modules (no import cycle, no arrow up the layers)."""
+ContextTerminated in blocked threads, delivery at interpreter exit, fork), many threads on one
+context (the layering of zmtp's modules is tests/test_layers.py)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
-from typing import Any, List
+from typing import Any, Dict, List
 
 import pytest
 import zmq
@@ -176,3 +180,228 @@ def test_streaming_sender_to_libzmq_beyond_hwm(size: int) -> None:
     finally:
         ctx.destroy(linger=0)
         pctx.destroy(linger=0)
+
+
+@pytest.mark.parametrize("mechanism", ["null", "curve"])
+def test_publisher_fan_out_reaches_every_kind_of_subscriber(mechanism: str) -> None:
+    """A message for several subscribers is encoded once and that wire form shared (EncodedMessage):
+    libzmq subscribers, zmtp subscribers over tcp and over inproc must all get every message, multipart
+    and single, small and past the encode-once limit; a CURVE link seals each frame itself."""
+    ctx = zmtp.Context()
+    pctx = zmq.Context()
+    try:
+        pub = ctx.socket(zmtp.PUB)
+        pub.sndhwm = 0
+        subs: List[Any] = []
+        if mechanism == "curve":
+            server_public, server_secret = zmtp.curve_keypair()
+            pub.curve_server = True
+            pub.curve_secretkey = server_secret
+        pub.bind(LOCAL)
+        tcp = _ep(pub)
+        pub.bind("inproc://fanout-" + mechanism)
+        for make, addr in ((ctx.socket, tcp), (pctx.socket, tcp), (ctx.socket, tcp),
+                           (ctx.socket, "inproc://fanout-" + mechanism)):
+            sub = make(zmtp.SUB)
+            sub.rcvhwm = 0
+            sub.rcvtimeo = 10000
+            if mechanism == "curve" and addr.startswith("tcp"):
+                public, secret = zmtp.curve_keypair()
+                sub.curve_serverkey = server_public
+                sub.curve_publickey = public
+                sub.curve_secretkey = secret
+            sub.subscribe(b"")
+            sub.connect(addr)
+            subs.append(sub)
+        # every subscriber's subscription has arrived once a message reaches all of them
+        deadline = time.monotonic() + 10
+        ready = [False] * len(subs)
+        while not all(ready) and time.monotonic() < deadline:
+            pub.send(b"hello")
+            for i, sub in enumerate(subs):
+                if sub.poll(20):
+                    while sub.poll(0):
+                        sub.recv()
+                    ready[i] = True
+        assert all(ready)
+        messages = [[b"m%d" % i] if i % 3 else [b"t", b"x" * (i * 700), b"end%d" % i] for i in range(200)]
+        messages.append([b"big", b"y" * (1 << 17)])  # past the encode-once limit
+        for msg in messages:
+            pub.send_multipart(msg)
+        for sub in subs:
+            got = []
+            while len(got) < len(messages):
+                frames = sub.recv_multipart()
+                if frames != [b"hello"]:
+                    got.append(frames)
+            assert got == messages
+    finally:
+        ctx.destroy(linger=0)
+        pctx.destroy(linger=0)
+
+
+# -- lifetimes ------------------------------------------------------------------------------------
+
+
+def _run(code: str, timeout: float = 60) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+@pytest.mark.parametrize("kind", ["PUSH", "PUB"])
+def test_sender_that_exits_without_close_delivers_everything(kind: str) -> None:
+    """pyzmq closes collected sockets and terminates the context at exit, honouring LINGER (default:
+    forever): a sender that just ends loses nothing it queued (a PUB with SNDHWM above the count)."""
+    pctx = zmq.Context()
+    proc = None
+    try:
+        recv = pctx.socket(zmq.PULL if kind == "PUSH" else zmq.SUB)
+        if kind == "PUB":
+            recv.subscribe(b"")
+        recv.rcvtimeo = 20000
+        recv.bind(LOCAL)
+        n = 50_000
+        code = f"""
+            import select, sys, zmtp
+            ctx = zmtp.Context()
+            s = ctx.socket(zmtp.{kind})
+            s.sndhwm = {n + 10}
+            s.connect({_ep(recv)!r})
+            # until the receiver says it hears us (a PUB drops what it sends before the subscription)
+            while not select.select([sys.stdin], [], [], 0.01)[0]:
+                s.send(b"warm")
+            for i in range({n}):
+                s.send(b"%d" % i)
+            s.send(b"END")
+        """
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdin=subprocess.PIPE, env=env)
+        while recv.recv() != b"warm":
+            pass
+        assert proc.stdin is not None
+        proc.stdin.write(b"go\n")
+        proc.stdin.flush()
+        got = 0
+        while True:
+            msg = recv.recv()
+            if msg == b"warm":
+                continue
+            if msg == b"END":
+                break
+            assert int(msg) == got
+            got += 1
+        assert got == n
+        assert proc.wait(30) == 0
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        pctx.destroy(linger=0)
+
+
+def test_dropped_sockets_are_closed_and_term_returns() -> None:
+    """A socket dropped without close() is closed when collected (its linger honoured): term()
+    returns, also when the socket lived in a thread that returned or in a function that returned only
+    the socket's context, and the user never calls gc.collect()."""
+    p = _run("""
+        import threading, zmtp, warnings
+        warnings.simplefilter("ignore", ResourceWarning)
+        ctx = zmtp.Context()
+
+        def worker():
+            s = ctx.socket(zmtp.PUSH)
+            s.connect("tcp://127.0.0.1:9")  # nobody there: its queue would linger forever if closed
+            s.linger = 0
+
+        t = threading.Thread(target=worker); t.start(); t.join()
+
+        def make():
+            s = ctx.socket(zmtp.PULL)
+            s.bind("tcp://127.0.0.1:*")
+            return s.context
+
+        assert make() is ctx
+        r = ctx.socket(zmtp.REP); r.bind("inproc://x")
+        del r
+        ctx.term()
+        print("termed")
+    """, timeout=20)
+    assert p.returncode == 0 and p.stdout.strip() == "termed", p.stderr
+
+
+def test_term_from_another_thread_interrupts_every_blocked_call() -> None:
+    ctx = zmtp.Context()
+    results: Dict[str, str] = {}
+    pull = ctx.socket(zmtp.PULL)
+    pull.bind("inproc://t-recv")
+    poller_sock = ctx.socket(zmtp.SUB)
+    poller_sock.bind("inproc://t-poll")
+    push = ctx.socket(zmtp.PUSH)
+    push.sndhwm = 1
+    push.connect("tcp://127.0.0.1:9")  # never connects: the pipe fills at once
+
+    def blocked(name: str, call: Any) -> None:
+        try:
+            call()
+            results[name] = "returned"
+        except zmtp.ContextTerminated:
+            results[name] = "ETERM"
+        except BaseException as exc:  # noqa: B036
+            results[name] = repr(exc)
+
+    def fill() -> None:
+        push.send(b"1")
+        push.send(b"2")  # blocks: SNDHWM 1, no peer
+
+    poller = zmtp.Poller()
+    poller.register(poller_sock, zmtp.POLLIN)
+    threads = [
+        threading.Thread(target=blocked, args=("recv", pull.recv)),
+        threading.Thread(target=blocked, args=("poll", lambda: poller.poll())),
+        threading.Thread(target=blocked, args=("send", fill)),
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    terminator = threading.Thread(target=ctx.term)
+    terminator.start()
+    for t in threads:
+        t.join(5)
+    assert results == {"recv": "ETERM", "poll": "ETERM", "send": "ETERM"}
+    # term() waits for the sockets; the blocked threads' owners close them now
+    for s in (pull, poller_sock, push):
+        s.close(linger=0)
+    terminator.join(5)
+    assert not terminator.is_alive() and ctx.closed
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_fork_child_gets_a_fresh_context() -> None:
+    parent = zmtp.Context.instance()
+    rep = parent.socket(zmtp.REP)
+    rep.bind(LOCAL)
+    ep = _ep(rep)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's context is not its own
+        try:
+            child = zmtp.Context.instance()
+            ok = child is not parent
+            req = child.socket(zmtp.REQ)
+            req.rcvtimeo = 5000
+            req.connect(ep)
+            req.send(b"from the child")
+            ok = ok and req.recv() == b"ok"
+            req.close(0)
+            child.term()
+            os.write(w, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(w)
+    rep.rcvtimeo = 5000
+    assert rep.recv() == b"from the child"
+    rep.send(b"ok")
+    assert os.read(r, 1) == b"1"
+    os.waitpid(pid, 0)
+    rep.close(0)
+    parent.term()

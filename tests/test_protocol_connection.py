@@ -388,13 +388,3 @@ def test_pair_heartbeats() -> None:
     assert ea == [PongReceived(b"")]
     assert a.next_deadline() == 2.0
     assert b.next_deadline() == 6.0
-
-
-def test_message_alias_is_the_same_event_class() -> None:
-    """``Message`` is kept as an alias of MessageReceived while drivers (transport/stream.py) move over."""
-    import zmtp.protocol as protocol
-
-    assert protocol.Message is MessageReceived
-    conn = established()
-    (event,) = conn.receive_data(message(b"x"))
-    assert type(event) is protocol.Message

@@ -49,6 +49,7 @@ from .transport.failure import describe, logger
 from .transport.inproc import InprocLink, InprocNames
 from .transport.notify import disconnect_message, hiccup_message
 from .transport.stream import Connecter, Listener, Stream
+from .transport.udp import UdpEngine, open_udp
 
 _POLLIN = int(PollEvent.POLLIN)
 _monotonic = time.monotonic
@@ -197,8 +198,8 @@ class SocketCore:
         self.closed = False
         #: True once close finished (lingering done): the core is gone from its context.
         self.finished = False
-        self.binds: Dict[str, Union[Listener, str]] = {}
-        self.connects: Dict[str, Union[Connecter, InprocLink]] = {}
+        self.binds: Dict[str, Union[Listener, UdpEngine, str]] = {}
+        self.connects: Dict[str, Union[Connecter, InprocLink, UdpEngine]] = {}
         self.streams: Set[Any] = set()  # Stream (ZMTP) or RawConnection (STREAM sockets)
         self._links: Set[InprocLink] = set()
         self.last_endpoint = b""
@@ -316,6 +317,12 @@ class SocketCore:
             self.inproc.bind(self, ep.address)
             self.binds[addr] = ep.address
             resolved = addr
+        elif ep.transport == "udp":
+            engine = open_udp(self, ep.address, addr, bind=True)
+            resolved = engine.last_endpoint
+            self.binds[resolved] = engine
+            if resolved != addr:
+                self.binds.setdefault(addr, engine)
         else:
             try:
                 listener = Listener(self, ep.transport, ep.address)
@@ -350,6 +357,8 @@ class SocketCore:
             for stream in list(self.streams):
                 if stream.connecter is None and stream.endpoint == target.last_endpoint:
                     stream.close(None)
+        elif isinstance(target, UdpEngine):
+            target.close(None)
         else:
             self.inproc.unbind(self, target)
 
@@ -363,6 +372,8 @@ class SocketCore:
             if persistent:
                 self.pattern.attach(link.a)
             self.inproc.connect(link, ep.address)
+        elif ep.transport == "udp":
+            self.connects[addr] = open_udp(self, ep.address, addr, bind=False)
         else:
             connecter = Connecter(self, ep.transport, ep.address, addr)
             # CONNECT_ROUTING_ID names the peer of this one connect() (libzmq clears it afterwards)
@@ -404,11 +415,14 @@ class SocketCore:
             pipe, connecter.pipe = connecter.pipe, None
             self.detach_pipe(pipe)
 
-    def _drop_connect(self, target: Union[Connecter, InprocLink]) -> None:
+    def _drop_connect(self, target: Union[Connecter, InprocLink, UdpEngine]) -> None:
         if isinstance(target, InprocLink):
             self._links.discard(target)
             self.inproc.forget(target)
             target.close()
+            return
+        if isinstance(target, UdpEngine):
+            target.close(None)
             return
         target.close()
         if target.stream is not None:
@@ -690,13 +704,17 @@ class SocketCore:
         stream.flush()
 
     def _close_pipe(self, pipe: Pipe) -> None:
-        """The pattern dropped a peer (ROUTER_HANDOVER): close its connection."""
+        """The pattern dropped a peer (ROUTER_HANDOVER, a malformed DISH input, a RADIO JOIN over 255 bytes):
+        close its connection."""
         stream: Any = pipe.data
         if isinstance(stream, InprocLink):
             stream.close()
         elif stream is not None:
             stream.close(None)
-        self.detach_pipe(pipe)
+        if not (pipe.closed and pipe.on_drained is not None):
+            # (kept by stream_closed while it holds what the peer sent before: read first, as libzmq's
+            # terminate(delay) does; a DISH refusing a malformed message keeps the earlier ones)
+            self.detach_pipe(pipe)
 
     def _pipe_inbound_space(self, pipe: Pipe) -> None:
         stream: Any = pipe.data

@@ -251,6 +251,10 @@ class Reactor:
         self._io_wake_at = _FAR
         self._stopping = False
         self._last_turn = 0.0
+        #: How many turns ran: a turn's number, for handlers that ration work per turn.
+        self.turns = 0
+        #: Free slot for the transports' per-turn rationing of handshake reads (transport/stream.py).
+        self.handshakes: Any = None
         self.closed = False
 
     @property
@@ -422,6 +426,7 @@ class Reactor:
             self.lock.acquire()
             self.selecting = False
         self._last_turn = time.monotonic()
+        self.turns += 1
         self.dispatching = True
         try:
             self._dispatch(ready)

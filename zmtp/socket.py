@@ -688,7 +688,7 @@ class Socket(Generic[_ReturnT_co]):
                 raise TypeError(f"Frame {i} ({rmsg}) does not support the buffer interface.") from None
         if not msg_parts:
             raise ZMQError(Errno.EINVAL, "a message has at least one frame")
-        if self._single and len(msg_parts) > 1:
+        if self._single and (len(msg_parts) > 1 or flags & _SNDMORE):
             raise ZMQError(Errno.EINVAL, "Invalid argument: thread-safe sockets send single-part messages")
         core = self._core
         if not track and copy and not core.send_parts and all(type(p) is bytes for p in msg_parts):

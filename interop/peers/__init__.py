@@ -35,6 +35,13 @@ class Peer:
     transports: frozenset[str] = field(default_factory=lambda: frozenset({"tcp", "ipc"}))
     """Transports that interoperate with a real ZeroMQ socket (others are graded "n/a")."""
     mechanisms: frozenset[str] = field(default_factory=lambda: frozenset({"NULL"}))
+    draft: frozenset[str] = frozenset()
+    """libzmq's draft (thread-safe) socket types the driver can use with their API (routing ids,
+    groups, ``join``); the draft pattern pairs of the others are graded "n/a"."""
+    local: bool = False
+    """Runs in the matrix's own process (a second context of ``zmtp``), not as a driver subprocess."""
+    patterns: Optional[frozenset[str]] = None
+    """Only these pattern pairs get cells for this peer (None: all)."""
     order: int = 100
     notes: str = ""
 

@@ -94,8 +94,10 @@ PEER = Peer(
     description="libzmq 4.3.5 with the draft API, via zeromq.js 6.x (npm install on first use)",
     command=_command,
     check=_check,
-    transports=frozenset({"tcp", "ipc"}),
+    transports=frozenset({"tcp", "ipc", "udp"}),
     mechanisms=frozenset({"NULL", "PLAIN", "CURVE", "ZAP"}),
+    # no PEER: zeromq.js has neither a Peer class nor connect_peer
+    draft=frozenset({"CLIENT", "SERVER", "RADIO", "DISH", "SCATTER", "GATHER", "CHANNEL"}),
     order=40,
     notes="the only peer with libzmq's draft socket types",
 )

@@ -18,6 +18,7 @@ from typing import Deque, Dict, Iterable, Optional, Set, Tuple
 from ..constants import Errno
 from ..error import ZMQError
 from ..options import Options
+from ..protocol.frames import EncodedMessage
 from ._common import not_supported
 from .base import Pattern
 from .pipe import Message, Pipe, SubscriptionChange
@@ -28,6 +29,11 @@ __all__ = [
     "XPub", "Pub", "XSub", "Sub", "PipeSubscriptions", "TopicCounts",
     "NOT_FOUND", "LAST_VALUE_REMOVED", "VALUES_REMAIN",
 ]
+#: A message sent to more than one subscriber is encoded once (:class:`EncodedMessage`) when it is
+#: smaller than this; a larger one is framed per connection (framing is then a small part of its cost,
+#: and the wire copy would double the memory it holds in the queues).
+_ENCODE_ONCE_MAX = 1 << 16
+
 
 class XPub(Pattern):
     """RFC 29 section 2.3 (src/xpub.cpp): PUB that shows subscriptions to the application.
@@ -161,6 +167,8 @@ class XPub(Pattern):
             for pipe in targets:
                 if not pipe.writable():
                     return False
+        if len(targets) > 1 and type(msg) is list and sum(map(len, msg)) < _ENCODE_ONCE_MAX:
+            msg = EncodedMessage(msg)  # encoded here once, not once per subscriber
         for pipe in targets:
             if pipe.writable():
                 pipe.write(msg)

@@ -29,13 +29,10 @@ from .metadata import decode_metadata, encode_metadata
 from .sockettypes import COMPATIBLE, SOCKET_TYPE_NAMES, is_compatible
 from .state import Input, State
 
-#: The old name of :class:`MessageReceived`, kept while drivers move to the new one.
-Message = MessageReceived
-
 __all__ = [
     "Connection", "ConnectionState", "State", "Input", "ErrorReason", "LocalProtocolError", "ProtocolError",
     "RemoteProtocolError", "Event", "GreetingReceived", "HandshakeComplete", "AuthenticationRequested",
-    "MessageReceived", "Message", "Subscribe", "Cancel", "Join", "Leave", "PingReceived", "PongReceived",
+    "MessageReceived", "Subscribe", "Cancel", "Join", "Leave", "PingReceived", "PongReceived",
     "ErrorReceived", "ConnectionClosed", "FrameDecoder", "encode_frames", "Greeting", "Mechanism",
     "NullMechanism", "AuthRequest", "encode_metadata", "decode_metadata", "COMPATIBLE", "SOCKET_TYPE_NAMES",
     "is_compatible", "MAX_PING_CONTEXT", "GROUP_MAX_LENGTH",

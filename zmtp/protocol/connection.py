@@ -49,6 +49,7 @@ from .frames import (
     LARGE_BODY,
     MAX_FRAME_SIZE,
     MORE,
+    EncodedMessage,
     FrameDecoder,
     encode_command,
     encode_frames,
@@ -741,7 +742,14 @@ class Connection:
         while queue and budget > 0:
             msg = queue[0]
             if type(msg) is not list:
-                break
+                if type(msg) is not EncodedMessage:
+                    break
+                popleft()
+                taken += 1
+                wire = msg.wire  # encoded once for all the publisher's subscribers
+                append(wire)
+                budget -= len(wire)
+                continue
             popleft()
             taken += 1
             if len(msg) == 1:
@@ -763,8 +771,8 @@ class Connection:
         taken = 0
         while queue and budget > 0:
             msg = queue[0]
-            if type(msg) is not list:
-                break
+            if type(msg) is not list and type(msg) is not EncodedMessage:
+                break  # (an encoded message is sealed frame by frame like any other)
             if not msg:
                 raise LocalProtocolError(ErrorReason.INVALID_ARGUMENT, "a message has at least one frame")
             queue.popleft()

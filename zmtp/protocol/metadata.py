@@ -9,6 +9,7 @@ lower-cased here while the original spelling is sent.
 
 from __future__ import annotations
 
+import struct
 from typing import Dict, Iterable, Mapping, Tuple
 
 from .errors import ErrorReason, LocalProtocolError, RemoteProtocolError
@@ -17,6 +18,7 @@ SOCKET_TYPE = "socket-type"
 IDENTITY = "identity"
 #: Properties the connection acts on: every occurrence must agree.
 _CHECKED = frozenset({SOCKET_TYPE, IDENTITY})
+_U32 = struct.Struct(">I").unpack_from
 
 
 def encode_metadata(properties: Mapping[str, bytes] | Iterable[Tuple[str, bytes]]) -> bytes:
@@ -45,6 +47,12 @@ def decode_metadata(data: bytes, command: str = "READY") -> Dict[str, bytes]:
     Identity, which decide whom we talk to, must repeat the same value or the list is refused.
     """
     props: Dict[str, bytes] = {}
+    # Each distinct name is decoded once: a READY of 1 MiB can repeat one name ~175,000 times, and this
+    # loop is what a good peer waits for while it is parsed (issue 9 row 9; 2.3x faster than decoding
+    # and lower-casing every occurrence).
+    keys: Dict[bytes, str] = {}
+    if type(data) is not bytes:
+        data = bytes(data)  # (slices must be hashable)
     pos = 0
     n = len(data)
     while pos < n:
@@ -61,32 +69,34 @@ def decode_metadata(data: bytes, command: str = "READY") -> Dict[str, bytes]:
             raise RemoteProtocolError(
                 ErrorReason.BAD_METADATA, f"peer's {command} ends inside a property value length"
             )
-        value_len = int.from_bytes(data[pos : pos + 4], "big")
+        (value_len,) = _U32(data, pos)
         pos += 4
-        if pos + value_len > n:
+        end = pos + value_len
+        if end > n:
             raise RemoteProtocolError(
                 ErrorReason.BAD_METADATA,
                 f"peer's {command} property value length {value_len} exceeds the {n - pos} bytes left",
             )
-        try:
-            name = raw_name.decode("ascii")
-        except UnicodeDecodeError:
-            raise RemoteProtocolError(
-                ErrorReason.BAD_METADATA, f"peer's {command} has a non-ASCII property name {raw_name!r}"
-            ) from None
-        key = name.lower()
-        value = bytes(data[pos : pos + value_len])
-        pos += value_len
+        key = keys.get(raw_name)
+        if key is None:
+            try:
+                key = keys[raw_name] = raw_name.decode("ascii").lower()
+            except UnicodeDecodeError:
+                raise RemoteProtocolError(
+                    ErrorReason.BAD_METADATA, f"peer's {command} has a non-ASCII property name {raw_name!r}"
+                ) from None
         previous = props.get(key)
         if previous is None:
-            props[key] = value
-        elif key in _CHECKED and previous != value:
+            props[key] = bytes(data[pos:end])
+        elif key in _CHECKED and previous != data[pos:end]:
             # libzmq checks every occurrence of these (mechanism_t::parse_metadata): a bad Socket-Type
             # anywhere is refused, and a second Identity silently replaces the routing id while the
             # metadata keeps the first.  Two different values of either can only be an attack.
             raise RemoteProtocolError(
                 ErrorReason.BAD_METADATA,
-                f"peer's {command} gives {name} twice, as {previous!r} and as {value!r}",
+                f"peer's {command} gives {raw_name.decode('ascii')} twice, as {previous!r} and as "
+                f"{bytes(data[pos:end])!r}",
             )
         # any other repeated name: the first value stands, as in libzmq's metadata map
+        pos = end
     return props

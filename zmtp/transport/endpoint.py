@@ -1,4 +1,5 @@
-"""Endpoint strings: ``tcp://host:port``, ``ipc://path``, ``inproc://name`` (libzmq's syntax).
+"""Endpoint strings: ``tcp://host:port``, ``ipc://path``, ``inproc://name``, ``udp://...`` (libzmq's syntax;
+udp addresses are parsed by :mod:`zmtp.transport.udp`).
 
 Parsing errors are ``ZMQError(EINVAL)``; an unknown transport is ``EPROTONOSUPPORT``, as in libzmq.
 """
@@ -13,7 +14,7 @@ from typing import Any, Tuple
 from ..constants import IPC_PATH_MAX_LEN, Errno
 from ..error import ZMQError
 
-TRANSPORTS = ("tcp", "ipc", "inproc")
+TRANSPORTS = ("tcp", "ipc", "inproc", "udp")
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,8 @@ class RawConnection(Handler):
         if self.closed:
             return
         self.closed = True
+        if error is not None:
+            error.__traceback__ = None  # its frames would hold this connection in a cycle (see Stream.close)
         self.error = error
         self._wbuf.clear()
         self.reactor.forget(self.sock)

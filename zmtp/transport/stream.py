@@ -49,6 +49,7 @@ from ..protocol import (
 from ..protocol import (
     Event as ProtocolEvent,
 )
+from ..protocol.frames import EncodedMessage
 from ..reactor import READ, WRITE, Handler, Reactor, Timer
 from .endpoint import format_ipc, format_tcp, ipc_path, resolve, split_host_port, tcp_bind_addresses
 from .failure import PeerClosed, PeerSentError, describe, handshake_failure, is_protocol_violation, logger
@@ -59,6 +60,21 @@ from .tcp import apply_tcp_options
 
 #: How much one read takes from the kernel (the reactor's shared receive buffer is this large).
 RECV_SIZE = 1 << 18
+#: One read's decoding and dispatch should take about this long at most (seconds): a stream whose reads
+#: take longer reads less next time (down to READ_MIN bytes), so one peer's flood of commands cannot hold
+#: the reactor for long between other peers' turns (issue 9 row 4: PINGs; libzmq reads 8 KiB per turn).
+#: Reads that carried only data get DATA_READ_BUDGET, about a whole RECV_SIZE read of tiny messages: the
+#: application wants those, and fewer, larger reads keep small-message throughput.  Cheap bytes (large
+#: frames) keep whole RECV_SIZE reads either way.
+READ_BUDGET = 0.5e-3
+DATA_READ_BUDGET = 4e-3
+READ_MIN = 1 << 10
+#: Pacing counts this thread's CPU time, not the wall clock: time spent waiting for the GIL while the
+#: application runs is not the cost of decoding.
+_thread_time = time.thread_time
+#: Peers still in their handshake read in a turn until their reads have taken this long (seconds); the
+#: first always reads, the others wait for the next turn (see Stream._defer_handshake).
+HANDSHAKE_TURN_BUDGET = 10e-3
 #: How much we encode ahead before writing.
 WRITE_BATCH = 1 << 18
 #: Stop reading from a peer while this much of our output to it is waiting for the kernel.
@@ -104,6 +120,10 @@ class Stream(Handler):
         self._wbuf_size = 0
         #: False while the pipe is at RCVHWM; see also ``_stalled``.
         self.reading = True
+        #: How much the next read takes (RECV_SIZE, less while reads cost more than READ_BUDGET).
+        self._read_size = RECV_SIZE
+        #: A handshake read is queued behind the turn's established peers (see _defer_handshake).
+        self._handshake_read_due = False
         #: True while our output to this peer does not drain (we stop reading meanwhile).
         self._stalled = False
         self.closed = False
@@ -136,6 +156,8 @@ class Stream(Handler):
     def on_readable(self) -> None:
         if self.closed:
             return
+        if self.pipe is None and self._defer_handshake():
+            return
         conn = self.conn
         view = conn.receive_buffer()
         try:
@@ -146,7 +168,7 @@ class Stream(Handler):
                 # recv_into one reusable buffer: sock.recv(256 KiB) would allocate (and map) a fresh
                 # 256 KiB object per call, measured at ~30 us more than the read itself
                 rbuf = self.reactor.recv_buffer
-                n = self.sock.recv_into(rbuf)
+                n = self.sock.recv_into(rbuf, self._read_size)
                 data = rbuf[:n].tobytes()
         except (BlockingIOError, InterruptedError):
             return
@@ -156,11 +178,13 @@ class Stream(Handler):
         finally:
             if view is not None:
                 view.release()
+        started = time.monotonic()
+        cpu = _thread_time() if n >= READ_MIN else 0.0  # (a small read is cheap: no clock for it)
         try:
             if view is not None:
-                events = conn.buffer_received(n, time.monotonic())
+                events = conn.buffer_received(n, started)
             else:
-                events = conn.receive_data(data, time.monotonic())
+                events = conn.receive_data(data, started)
         except RemoteProtocolError as exc:
             # what completed before the bad bytes is the peer's and is delivered (issue 9 row 11)
             self._dispatch(exc.events)
@@ -181,7 +205,56 @@ class Stream(Handler):
             # reading it until the kernel takes our output again (libzmq's engine does the same)
             self._stalled = True
             self._update_interest()
+        if view is None and n >= READ_MIN:
+            self._pace(n, _thread_time() - cpu, READ_BUDGET if events else DATA_READ_BUDGET)
         self._arm_timer()
+
+    def _defer_handshake(self) -> bool:
+        """True to skip this read for now (issue 9 row 9: a READY of 1 MiB of tiny properties takes ~0.1 s
+        to parse, and forty of them completing in one turn stalled every established peer for seconds).
+
+        A peer still in its handshake reads after the turn's established peers (in a deferred call, run
+        once the ready handlers are done); not in a turn that woke an application (it then goes on at
+        once), but never two turns in a row; and only until the turn's handshake reads have taken
+        HANDSHAKE_TURN_BUDGET (the first one always runs).  So a good peer waits for at most one costly
+        handshake event, and handshakes still progress; the selector reports a deferred stream again
+        next turn (it is level-triggered)."""
+        reactor = self.reactor
+        if not self._handshake_read_due:
+            self._handshake_read_due = True
+            reactor.call_soon(self._handshake_read)
+            return True
+        self._handshake_read_due = False
+        rations = reactor.handshakes
+        if rations is None:
+            rations = reactor.handshakes = _HandshakeRations()
+        turn = reactor.turns
+        if rations.turn != turn:
+            rations.turn = turn
+            rations.spent = 0.0
+        elif rations.spent > HANDSHAKE_TURN_BUDGET:
+            return True
+        if reactor.pending_wakeups and rations.yielded != turn - 1:
+            rations.yielded = turn
+            return True
+        return False
+
+    def _handshake_read(self) -> None:
+        """The deferred read of a handshaking peer (see _defer_handshake), timed against the turn's ration."""
+        started = time.monotonic()
+        self.on_readable()
+        rations = self.reactor.handshakes
+        if rations is not None:
+            rations.spent += time.monotonic() - started
+
+    def _pace(self, n: int, took: float, budget: float) -> None:
+        """Size the next read so that decoding it takes about ``budget`` (see READ_BUDGET)."""
+        size = self._read_size
+        if took > budget:
+            if size > READ_MIN:
+                self._read_size = max(READ_MIN, int(size * budget / took))
+        elif n == size and size < RECV_SIZE and took < budget / 4:
+            self._read_size = min(RECV_SIZE, size << 1)
 
     def _dispatch(self, events: List[ProtocolEvent]) -> bool:
         """Hand the core's events to the pipe and the owner; False once the stream closed."""
@@ -304,10 +377,12 @@ class Stream(Handler):
                 wbuf = conn.data_to_send()
                 if not wbuf:
                     break
+                size = sum(map(len, wbuf))
                 if len(wbuf) > 1:
-                    wbuf = _coalesce(wbuf)
+                    # small output in one buffer (one plain send); large frames stay separate buffers
+                    wbuf = [b"".join(wbuf)] if size < 65536 else _coalesce(wbuf)
                 self._wbuf = wbuf
-                self._wbuf_size = sum(len(b) for b in wbuf)
+                self._wbuf_size = size
             lock.release()
             try:
                 if len(wbuf) == 1:
@@ -338,6 +413,9 @@ class Stream(Handler):
                     sent = 0
             if wbuf:
                 break  # the kernel is full: wait for writability
+            pipe = self.pipe
+            if not conn.has_data_to_send() and (pipe is None or not pipe.outbound):
+                break  # everything is out (the common case: no second look round the loop)
         if self._stalled and self._wbuf_size <= OUTPUT_STALL // 2:
             self._stalled = False
         self._update_interest()
@@ -354,7 +432,7 @@ class Stream(Handler):
         conn = self.conn
         while outbound:
             conn.send_messages(outbound, WRITE_BATCH)
-            if not outbound or type(outbound[0]) is list:
+            if not outbound or type(outbound[0]) is list or type(outbound[0]) is EncodedMessage:
                 break  # all taken, or a batch's worth is encoded
             item = outbound.popleft()
             if isinstance(item, SubscriptionChange):
@@ -444,6 +522,10 @@ class Stream(Handler):
             except OSError:
                 pass
         self.closed = True
+        if error is not None:
+            # keep the reason, not its frames: their ``self`` would put this stream in a reference cycle
+            # that only the cyclic GC frees (issue 9 row 2: RSS grew under connection churn)
+            error.__traceback__ = None
         self.error = error
         self._wbuf = []
         self._wbuf_size = 0
@@ -477,6 +559,16 @@ class Stream(Handler):
             peer = f" (peer {self.peer_address})" if self.peer_address else ""
             what = "handshake failed" if handshaking else "connection lost"
             logger.log(level, "%s%s: %s: %s; dropping the connection", self.endpoint, peer, what, describe(error))
+
+class _HandshakeRations:
+    """Per reactor: what this turn's handshake reads took, and the last turn they yielded in."""
+
+    __slots__ = ("turn", "spent", "yielded")
+
+    def __init__(self) -> None:
+        self.turn = -1
+        self.spent = 0.0
+        self.yielded = -2
 
 
 class _NoLock:

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
-from zmtp.protocol import Connection, HandshakeComplete, Message, RemoteProtocolError
+from zmtp.protocol import Connection, HandshakeComplete, MessageReceived, RemoteProtocolError
 
 from .grammar import PEER_ROLE
 from .mutators import EXCLUSIVE, Case
@@ -237,7 +237,7 @@ class Target:
                     return
                 if until == "handshake" and judge.state.value == "established":
                     return
-                if until == "echo" and any(isinstance(ev, Message) for ev in events):
+                if until == "echo" and any(isinstance(ev, MessageReceived) for ev in events):
                     outcome.echoed = True
                     return
             if outcome.answered > 1 << 22:
@@ -286,7 +286,7 @@ class Target:
                         stage = "echo"
                         conn.send_message(want)
                         s.sendall(b"".join(conn.data_to_send()))
-                    elif isinstance(ev, Message) and stage == "echo":
+                    elif isinstance(ev, MessageReceived) and stage == "echo":
                         if ev.frames == want:
                             return ProbeResult(True, seconds=time.monotonic() - t0)
                         return ProbeResult(False, "no-echo", f"echo came back as {ev.frames!r}, sent {want!r}",
