@@ -16,8 +16,7 @@ import warnings
 import weakref
 from typing import TYPE_CHECKING, Any, Dict, Generic, List, Optional, Type, Union, cast, overload
 
-from .constants import Errno, SocketOption
-from .core import SocketCore
+from .constants import ContextOption, Errno, SocketOption
 from .engine import BLOCKING, THREADED, Engine
 from .error import ZMQError
 from .socket import Socket
@@ -35,25 +34,21 @@ else:
 _ContextType = TypeVar("_ContextType", bound="Context[Any]")
 
 
-class ContextOption:
-    """Context options (``ctx.set``/``ctx.get``), libzmq's numbers."""
-
-    IO_THREADS = 1
-    MAX_SOCKETS = 2
-    SOCKET_LIMIT = 3
-    THREAD_SCHED_POLICY = 4
-    MAX_MSGSZ = 5
-    MSG_T_SIZE = 6
-    THREAD_AFFINITY_CPU_ADD = 7
-    THREAD_AFFINITY_CPU_REMOVE = 8
-    THREAD_NAME_PREFIX = 9
-    IPV6 = 42
-    BLOCKY = 70
-
-
-_CONTEXT_OPTION_NAMES = {name.lower(): value for name, value in vars(ContextOption).items() if name.isupper()}
-#: Read-only context options and their values.
-_FIXED = {ContextOption.SOCKET_LIMIT: 65535, ContextOption.MSG_T_SIZE: 64}
+_CONTEXT_OPTION_NAMES = {name.lower(): int(value) for name, value in ContextOption.__members__.items()}
+_INT_MAX = (1 << 31) - 1
+#: libzmq's ZMQ_ZERO_COPY_RECV (a draft context option without a pyzmq name).
+_ZERO_COPY_RECV = 10
+#: Read-only context options and their values (libzmq: ``clipped_maxsocket(65535)``, sizeof(zmq_msg_t)).
+_FIXED = {int(ContextOption.SOCKET_LIMIT): 65535, int(ContextOption.MSG_T_SIZE): 64}
+#: Options ``set`` stores and ``get`` reads back, with the lowest value libzmq accepts (src/ctx.cpp).
+_SETTABLE = {
+    int(ContextOption.IO_THREADS): 0, int(ContextOption.MAX_SOCKETS): 1, int(ContextOption.IPV6): 0,
+    int(ContextOption.BLOCKY): 0, int(ContextOption.MAX_MSGSZ): 0, int(ContextOption.THREAD_SCHED_POLICY): 0,
+    _ZERO_COPY_RECV: 0,
+}
+_BOOLEAN = frozenset({int(ContextOption.IPV6), int(ContextOption.BLOCKY), _ZERO_COPY_RECV})
+#: Where the THREAD_AFFINITY_CPU_ADD/REMOVE set lives in ``_options`` (a bit mask; not an option number).
+_AFFINITY = -1
 
 #: Every live context, for the exit handler and for fork.
 _LIVE: weakref.WeakSet[Context[Any]] = weakref.WeakSet()
@@ -129,19 +124,14 @@ class Context(Generic[_SocketType]):
             driver = BLOCKING if io_threads == 0 else THREADED
         d["engine"] = Engine(driver)
         d["sockopts"] = {}
-        d["_options"] = {ContextOption.IO_THREADS: io_threads, ContextOption.MAX_SOCKETS: 1023,
-                         ContextOption.BLOCKY: 1, ContextOption.IPV6: 0}
+        d["_options"] = {
+            ContextOption.IO_THREADS: io_threads, ContextOption.MAX_SOCKETS: 1023, ContextOption.BLOCKY: 1,
+            ContextOption.IPV6: 0, ContextOption.MAX_MSGSZ: _INT_MAX, ContextOption.THREAD_SCHED_POLICY: -1,
+            ContextOption.THREAD_NAME_PREFIX: 0, _ZERO_COPY_RECV: 1,
+        }
         d["_sockets"] = weakref.WeakSet()
         _LIVE.add(self)
         _BY_ENGINE[id(self.engine)] = self
-
-    @classmethod
-    def for_engine_of(cls, core: SocketCore) -> Context[Any]:
-        """The context a socket core belongs to (for ``Socket.shadow(address)``)."""
-        for ctx in list(_LIVE):
-            if core in ctx.engine.cores:
-                return ctx
-        raise ZMQError(Errno.ENOTSOCK, "the socket's context is gone")
 
     @property
     def driver(self) -> str:
@@ -256,21 +246,50 @@ class Context(Generic[_SocketType]):
         self.sockopts[int(opt)] = value
 
     def getsockopt(self, opt: int) -> Any:
+        """The default set for ``opt`` with :meth:`setsockopt` (KeyError if none was set)."""
         return self.sockopts[int(opt)]
 
     def set(self, option: int, optval: int) -> None:
-        """Context options: IO_THREADS, MAX_SOCKETS, BLOCKY, IPV6 (stored; zmtp runs one I/O thread)."""
+        """Set a context option (``zmq_ctx_set``), with libzmq's rules (src/ctx.cpp): IO_THREADS,
+        MAX_SOCKETS (>= 1), IPV6 and BLOCKY (the defaults of sockets created afterwards: IPV6, and
+        LINGER 0 when not BLOCKY), MAX_MSGSZ, and the I/O thread's scheduling options (accepted and
+        stored; zmtp's one I/O thread is a plain Python thread).  Anything else is EINVAL."""
         option = int(option)
-        if option in _FIXED or option not in vars(ContextOption).values():
+        if isinstance(optval, bool):
+            optval = int(optval)
+        if not isinstance(optval, int):
+            raise TypeError(f"expected int, got: {optval!r}")
+        if not -(1 << 31) <= optval <= _INT_MAX:
+            raise OverflowError("value too large to convert to int")
+        if option in _SETTABLE:
+            if optval < _SETTABLE[option]:
+                raise ZMQError(Errno.EINVAL)
+            self._options[option] = int(bool(optval)) if option in _BOOLEAN else optval
+        elif option == ContextOption.THREAD_PRIORITY:  # == SOCKET_LIMIT when read
+            if optval < 0:
+                raise ZMQError(Errno.EINVAL)
+        elif option == ContextOption.THREAD_AFFINITY_CPU_ADD:
+            if optval < 0:
+                raise ZMQError(Errno.EINVAL)
+            self._options[_AFFINITY] = self._options.get(_AFFINITY, 0) | 1 << optval
+        elif option == ContextOption.THREAD_AFFINITY_CPU_REMOVE:
+            mask = self._options.get(_AFFINITY, 0)
+            if optval < 0 or not mask >> optval & 1:
+                raise ZMQError(Errno.EINVAL)
+            self._options[_AFFINITY] = mask & ~(1 << optval)
+        elif option == ContextOption.THREAD_NAME_PREFIX:
+            self._options[option] = optval
+        else:
             raise ZMQError(Errno.EINVAL)
-        if not isinstance(optval, int) or optval < 0 and option != ContextOption.THREAD_SCHED_POLICY:
-            raise ZMQError(Errno.EINVAL)
-        self._options[option] = optval
 
     def get(self, option: int) -> int:
+        """Read a context option (``zmq_ctx_get``): what ``set`` stored, SOCKET_LIMIT (65535) or
+        MSG_T_SIZE (64); EINVAL for the write-only and unknown ones."""
         option = int(option)
         if option in _FIXED:
             return _FIXED[option]
+        if option < 0:
+            raise ZMQError(Errno.EINVAL)
         try:
             return self._options[option]
         except KeyError:

@@ -13,6 +13,8 @@ reference counting alone; its ``__del__`` then closes the core (with its linger)
 
 from __future__ import annotations
 
+import errno as _errno
+import logging
 import os
 import random
 import socket as _socket
@@ -21,7 +23,7 @@ from collections import deque
 from functools import partial
 from typing import Any, Callable, Deque, Dict, List, Optional, Protocol, Set, Tuple, Union
 
-from .constants import Errno, Event, PollEvent, SocketOption, SocketType
+from .constants import IPC_PATH_MAX_LEN, Errno, Event, PollEvent, SocketOption, SocketType
 from .error import ZMQError
 from .options import Options
 from .patterns import PATTERNS
@@ -41,9 +43,11 @@ from .protocol.curve import CurveClient, CurveServer
 from .protocol.plain import PlainClient, PlainServer
 from .protocol.sockettypes import SOCKET_TYPE_NAMES
 from .reactor import Reactor
-from .sockopt import OPTIONS, spec_for
+from .sockopt import OPTIONS, check_unknown_option, spec_for
 from .transport.endpoint import parse_endpoint
+from .transport.failure import describe, logger
 from .transport.inproc import InprocLink, InprocNames
+from .transport.notify import disconnect_message, hiccup_message
 from .transport.stream import Connecter, Listener, Stream
 from .transport.udp import UdpEngine, open_udp
 
@@ -64,6 +68,8 @@ _PERSISTENT_PIPES = frozenset(
 _BATCH_RECV = frozenset({SocketType.PULL, SocketType.SUB, SocketType.XSUB, SocketType.DEALER,
                          SocketType.ROUTER, SocketType.PAIR})
 _RECV_BATCH = 255
+#: Socket types whose LINGER starts at 0 (libzmq's xsub_t constructor).
+_LINGER_ZERO = frozenset({SocketType.SUB, SocketType.XSUB})
 #: A send is written straight from the application's thread when the application has waited (for a
 #: reply, a poll ...) since this stream's last direct write, or when that write is older than this many
 #: seconds; otherwise the application is streaming, and the reactor writes the burst in batches.
@@ -82,8 +88,22 @@ class ZapService(Protocol):
         """``stream`` closed: ignore the answer to its pending request."""
 
 
-#: What a monitor receives: (event, value, endpoint, reason).
-MonitorSink = Callable[[int, int, str, str], None]
+
+
+class MonitorSink(Protocol):
+    """Where a socket's monitor events go (:mod:`zmtp.monitor`)."""
+
+    def __call__(self, event: int, value: int, endpoint: str, reason: str) -> None:
+        """Report one event (libzmq's number and value, the endpoint, zmtp's reason sentence)."""
+
+    def stop(self) -> None:
+        """Send MONITOR_STOPPED (if subscribed) and close the monitor's PAIR.  Lock held."""
+
+
+_IPC_BIND_ERRORS = {
+    _errno.ENAMETOOLONG: 'ipc path "{path}" is longer than {max} characters (sizeof(sockaddr_un.sun_path)).',
+    _errno.ENOENT: 'No such file or directory for ipc path "{path}".',
+}
 
 
 class Signaler:
@@ -148,6 +168,8 @@ class SocketCore:
         #: STREAM sockets speak raw bytes to non-ZeroMQ peers (transport/raw.py).
         self.raw = socket_type == SocketType.STREAM
         self.options = Options(socket_type=socket_type)
+        if socket_type in _LINGER_ZERO:
+            self.options.linger = 0  # libzmq's xsub_t: pending subscriptions never hold up a close
         self.reactor = reactor
         self.lock = reactor.lock
         self.inproc = inproc
@@ -193,8 +215,6 @@ class SocketCore:
         #: A weak reference to the API object that made this core (the pyzmq-shaped Context), for
         #: ``Socket.shadow(address)``; the core itself never uses it.
         self.api_context: Optional[Callable[[], Any]] = None
-        #: Stops the monitor (lock held); set while one runs, called when this socket closes.
-        self.monitor_stop: Optional[Callable[[], None]] = None
 
     def __repr__(self) -> str:
         return f"<SocketCore {self.type_name}{' closed' if self.closed else ''} at {id(self):#x}>"
@@ -205,8 +225,7 @@ class SocketCore:
         option = int(option)
         spec = OPTIONS.get(option)
         if spec is None:
-            if not isinstance(value, (int, bytes)) or isinstance(value, bool):
-                raise TypeError(f"expected int or bytes for unknown option {option}, got: {value!r}")
+            check_unknown_option(option, value)  # TypeError as pyzmq for a value of the wrong type
             raise ZMQError(Errno.EINVAL, f"Invalid argument: unknown socket option {option}")
         if not spec.writable:
             raise ZMQError(Errno.EINVAL, f"Invalid argument: option {option} is read-only")
@@ -307,8 +326,16 @@ class SocketCore:
         else:
             try:
                 listener = Listener(self, ep.transport, ep.address)
-            except OSError as exc:
-                self.transport_event(Event.BIND_FAILED, addr, exc.errno or 0)
+            except (OSError, ZMQError) as exc:
+                # libzmq reports the address without its scheme here (socket_base_t::bind)
+                code = exc.errno or 0
+                self.transport_event(Event.BIND_FAILED, ep.address, code)
+                if logger.isEnabledFor(logging.INFO):
+                    logger.info("%s: bind failed: %s", addr, describe(exc))
+                if ep.transport == "ipc" and code in (_errno.ENAMETOOLONG, _errno.ENOENT):
+                    raise ZMQError(code, _IPC_BIND_ERRORS[code].format(path=ep.address, max=IPC_PATH_MAX_LEN)) from None
+                if isinstance(exc, ZMQError):
+                    raise
                 raise os_error(exc, addr) from None
             resolved = listener.last_endpoint
             self.binds[resolved] = listener
@@ -376,6 +403,17 @@ class SocketCore:
             parse_endpoint(addr)
             raise ZMQError(Errno.ENOENT, f"No such endpoint: {addr}")
         self._drop_connect(target)
+
+    def connect_stopped(self, connecter: Connecter, forget: bool) -> None:
+        """A connecter gave up (RECONNECT_STOP ...): its pipe goes, and with ``forget`` its endpoint."""
+        if self.closed:
+            return
+        if forget:
+            for key in [k for k, v in self.connects.items() if v is connecter]:
+                del self.connects[key]
+        if connecter.pipe is not None:
+            pipe, connecter.pipe = connecter.pipe, None
+            self.detach_pipe(pipe)
 
     def _drop_connect(self, target: Union[Connecter, InprocLink, UdpEngine]) -> None:
         if isinstance(target, InprocLink):
@@ -573,11 +611,22 @@ class SocketCore:
         self.streams.discard(stream)
         if self._zap is not None and stream.pipe is None:
             self._zap.forget(stream)
-        if stream.pipe is not None and stream.error is not None:
+        if stream.error is not None:
+            # libzmq reports every connection that failed, in or after its handshake, but not one we closed
             self.transport_event(Event.DISCONNECTED, stream.endpoint, stream.fd)
         connecter = stream.connecter
         pipe = stream.pipe
         if pipe is not None and pipe.data is stream:
+            if not self.closed:
+                # DISCONNECT_MSG / HICCUP_MSG (see transport/notify.py)
+                if connecter is None and self.options.disconnect_msg:
+                    bye = disconnect_message(self)
+                    if bye:
+                        pipe.deliver([bye])
+                elif connecter is not None and stream.error is not None and self.options.hiccup_msg:
+                    hiccup = hiccup_message(self)
+                    if hiccup and not connecter.closed and connecter.pipe is pipe:
+                        pipe.deliver([hiccup])
             pipe.data = None
             if connecter is None or connecter.pipe is not pipe:
                 if pipe.inbound and not self.closed:
@@ -608,6 +657,14 @@ class SocketCore:
         sink = self.monitor
         if sink is not None:
             sink(int(event), value, endpoint, reason)
+
+    def stop_monitor(self) -> None:
+        """Stop the socket monitor, if any: MONITOR_STOPPED is its last event (libzmq stops a socket's
+        monitor when the socket is destroyed, and when the context terminates)."""
+        sink = self.monitor
+        if sink is not None:
+            self.monitor = None
+            sink.stop()
 
     def _pipe_outbound(self, pipe: Pipe) -> None:
         """A pipe's outbound queue became non-empty, or reached a batch boundary: get its stream
@@ -670,8 +727,6 @@ class SocketCore:
         if self.closed:
             return
         self.closed = True
-        if self.monitor_stop is not None:
-            self.monitor_stop()
         self.recv_queue.clear()
         self._held = None
         self.recv_rest = []
@@ -748,6 +803,7 @@ class SocketCore:
             self._linger_timer = None
         if self._signaler is not None:
             self._signaler.set()  # an event loop waiting on FD sees the socket go away
+        self.stop_monitor()
         self._on_closed(self)
 
 

@@ -87,6 +87,12 @@ class Engine:
             terminated=self.is_terminated,
         )
 
+    def internal_socket(self, socket_type: int) -> SocketCore:
+        """A socket zmtp itself uses (a monitor's PAIR): not one of the application's, so ``term()``
+        does not wait for it; its owner closes it."""
+        with self.lock:
+            return self._internal_socket(socket_type)
+
     def is_terminated(self) -> bool:
         return self.terminated
 
@@ -125,6 +131,7 @@ class Engine:
                 return
             self.terminated = True
             for core in list(self.cores):
+                core.stop_monitor()  # libzmq: socket_base_t::process_stop
                 core.signal()
             self.reactor.notify_all_waiters()
             for extra in self.extra_reactors:

@@ -18,6 +18,7 @@ _MESSAGES = {
 
 
 def strerror(errnum: int) -> str:
+    """The message libzmq gives for ``errnum`` (``zmq_strerror``), its own numbers included."""
     msg: Optional[str] = _MESSAGES.get(errnum)  # type: ignore[call-overload]
     if msg is not None:
         return msg
@@ -70,6 +71,14 @@ class ContextTerminated(ZMQError):
         super().__init__(Errno.ETERM if errno is None else errno, msg)
 
 
+class InterruptedSystemCall(ZMQError, InterruptedError):  # type: ignore[misc]
+    """EINTR (pyzmq's class): a signal interrupted a call.  zmtp retries interrupted system calls
+    itself, so this exists for code that catches it."""
+
+    def __init__(self, errno: Optional[int] = None, msg: Optional[str] = None) -> None:
+        super().__init__(_errno.EINTR, msg if msg is not None else "Interrupted system call")
+
+
 class NotDone(ZMQBaseError):
     """Raised by a message tracker that is not done (pyzmq's name)."""
 
@@ -85,6 +94,6 @@ class ZMQVersionError(NotImplementedError):
 _SUBCLASSES = {int(Errno.EAGAIN): Again, int(Errno.ETERM): ContextTerminated}
 
 __all__ = [
-    "ZMQBaseError", "ZMQError", "Again", "ContextTerminated", "NotDone", "ZMQBindError", "ZMQVersionError",
-    "strerror",
+    "ZMQBaseError", "ZMQError", "Again", "ContextTerminated", "InterruptedSystemCall", "NotDone", "ZMQBindError",
+    "ZMQVersionError", "strerror",
 ]

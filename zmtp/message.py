@@ -12,6 +12,7 @@ dropped.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from typing import Any, Mapping, Optional, Set, Union
@@ -70,10 +71,35 @@ _DONE_EVENT = threading.Event()
 _DONE_EVENT.set()
 
 
-class Frame:
+def byte_view(view: memoryview) -> memoryview:
+    """``view`` as a flat view of bytes (a frame is the buffer's bytes: ``len`` of a 2-D float array's
+    memoryview is its first axis), without a copy when the buffer is C-contiguous."""
+    if view.c_contiguous:
+        return view.cast("B")
+    return memoryview(view.tobytes())
+
+
+#: Before Python 3.12 (PEP 688) a Python class can hand out its buffer (``memoryview(frame)``,
+#: ``numpy.frombuffer(frame)``, ``zlib.decompress(frame)``, as with pyzmq's Cython Frame) only by being a
+#: ``bytes``: there a Frame is a bytes holding a copy of the data (``buffer`` still views the original).
+_BUFFER_BASE: Any = object if sys.version_info >= (3, 12) else _bytes
+
+
+class Frame(_BUFFER_BASE):  # type: ignore[misc]
     """One message frame (pyzmq's ``zmq.Frame``; ``zmq.Message`` is the same class)."""
 
-    __slots__ = ("_data", "_bytes", "more", "tracker", "tracker_event", "routing_id", "group", "_metadata")
+    if sys.version_info >= (3, 12):
+        __slots__ = ("_data", "_bytes", "more", "tracker", "tracker_event", "routing_id", "group", "_metadata")
+    else:
+        def __new__(cls, data: Any = b"", *args: Any, **kwargs: Any) -> Frame:
+            if isinstance(data, Frame):
+                data = data.buffer
+            if data is None or isinstance(data, str):
+                data = b""  # (__init__ says what is wrong with a str)
+            try:
+                return _bytes.__new__(cls, memoryview(data))
+            except TypeError:
+                return _bytes.__new__(cls)
 
     def __init__(
         self,
@@ -96,6 +122,8 @@ class Frame:
                 view = memoryview(data)
             except TypeError:
                 raise TypeError(f"Expected bytes or a buffer, got {type(data).__name__}") from None
+            if view.ndim != 1 or view.itemsize != 1:
+                data = view = byte_view(view)
             if copy:
                 data = view.tobytes()
         self._data: Any = data
@@ -191,4 +219,4 @@ class Frame:
 
 Message = Frame
 
-__all__ = ["Frame", "Message", "MessageTracker"]
+__all__ = ["Frame", "Message", "MessageTracker", "byte_view"]

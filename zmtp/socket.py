@@ -35,10 +35,10 @@ from typing import (
     overload,
 )
 
-from .constants import Errno, Event, Flag, PollEvent, SocketOption, SocketType
+from .constants import ContextOption, Errno, Event, Flag, PollEvent, SocketOption, SocketType
 from .core import SocketCore
 from .error import Again, ContextTerminated, ZMQBindError, ZMQError
-from .message import Frame, MessageTracker
+from .message import Frame, MessageTracker, byte_view
 from .monitor import start_monitor, stop_monitor
 from .patterns.pipe import SingleMessage
 from .sockopt import BYTES, KEY, OPTION_NAMES, OPTIONS
@@ -90,6 +90,9 @@ class ContextAPI(Protocol):
 
     def socket(self, socket_type: int, socket_class: Any = None, **kwargs: Any) -> Any:
         """A new socket of this context."""
+
+    def get(self, option: int) -> int:
+        """A context option (IPV6 and BLOCKY give new sockets their defaults)."""
 
     def term(self) -> None:
         """Terminate the context."""
@@ -196,6 +199,12 @@ class Socket(Generic[_ReturnT_co]):
         d["_type_name"] = core.type_name
         d["type"] = core.socket_type
         if not shadow:
+            # libzmq gives a new socket the context's IPV6, and LINGER 0 unless the context is BLOCKY
+            # (socket_base_t's constructor); then come the context's socket defaults (pyzmq)
+            if context.get(ContextOption.IPV6):
+                self.set(SocketOption.IPV6, 1)
+            if not context.get(ContextOption.BLOCKY):
+                self.set(SocketOption.LINGER, 0)
             for opt, value in context.sockopts.items():
                 spec = OPTIONS.get(opt)
                 if spec is not None and spec.types is not None and int(core.socket_type) not in spec.types:
@@ -527,6 +536,8 @@ class Socket(Generic[_ReturnT_co]):
                     view = memoryview(data)
                 except TypeError:
                     raise TypeError(f"expected bytes-like data, not {type(data).__name__}") from None
+                if view.ndim != 1 or view.itemsize != 1:
+                    view = byte_view(view)  # a numpy array's frame is its bytes, not its first axis
                 data = view if not copy else view.tobytes()
         if track and not copy and tracker is None:
             tracker = MessageTracker(threading.Event())
@@ -848,14 +859,17 @@ class Socket(Generic[_ReturnT_co]):
     def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> int:
         """Receive one frame into ``buffer`` (at most ``nbytes`` bytes, 0: the buffer's size);
         returns the frame's full size (it was truncated if larger)."""
+        # every argument is checked before a message is taken, as pyzmq does (same exception types)
         view = memoryview(buffer)
         if view.readonly:
-            raise TypeError("recv_into needs a writable buffer")
+            raise BufferError("memoryview: underlying buffer is not writable")
+        if not view.contiguous:
+            raise BufferError("memoryview: underlying buffer is not contiguous")
         view = view.cast("B")
-        if nbytes < 0:
-            raise ValueError(f"nbytes={nbytes!r} must be non-negative")
-        if nbytes > len(view):
-            raise ValueError(f"nbytes={nbytes} exceeds the buffer's {len(view)} bytes")
+        if not isinstance(nbytes, int) or not isinstance(flags, int):
+            raise TypeError("an integer is required")
+        if nbytes < 0 or nbytes > len(view):
+            raise ValueError(f"nbytes={nbytes} too big for memoryview of {len(view)}B")
         frame = self.recv(flags, copy=False)
         data = frame.buffer
         n = min(len(data), nbytes or len(view))

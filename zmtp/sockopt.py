@@ -94,6 +94,12 @@ def _bool(attr: str, types: Optional[FrozenSet[int]] = None, readable: bool = Tr
     return OptionSpec(attr, BOOL, 0, 1, readable=readable, types=types)
 
 
+def _wbool(attr: str, types: FrozenSet[int]) -> OptionSpec:
+    """A socket-type option libzmq takes in the type's ``xsetsockopt`` and has no getter for: reading
+    it is EINVAL (pyzmq: "attribute is write-only")."""
+    return OptionSpec(attr, BOOL, 0, 1, readable=False, types=types)
+
+
 OPTIONS: Dict[int, OptionSpec] = {
     O.TYPE: OptionSpec("socket_type", INT, writable=False),
     O.LINGER: _int("linger", -1),
@@ -103,7 +109,9 @@ OPTIONS: Dict[int, OptionSpec] = {
     O.RCVHWM: _int("rcvhwm"),
     O.HWM: OptionSpec(None, INT, 0),
     O.ROUTING_ID: OptionSpec("routing_id", BYTES, 1, 255),
-    O.CONNECT_ROUTING_ID: OptionSpec("connect_routing_id", BYTES, 1, 255, readable=False),
+    # ROUTER and STREAM (routing_socket_base_t::xsetsockopt): any non-empty id, write-only
+    O.CONNECT_ROUTING_ID: OptionSpec("connect_routing_id", BYTES, 1, _INT_MAX, readable=False,
+                                     types=_types(T.ROUTER, T.STREAM)),
     O.SUBSCRIBE: OptionSpec(None, BYTES, 0, _INT_MAX, readable=False, types=_SUB),
     O.UNSUBSCRIBE: OptionSpec(None, BYTES, 0, _INT_MAX, readable=False, types=_SUB),
     O.RCVMORE: OptionSpec(None, INT, writable=False),
@@ -121,20 +129,20 @@ OPTIONS: Dict[int, OptionSpec] = {
     O.HEARTBEAT_TIMEOUT: _int("heartbeat_timeout", -1),
     O.IMMEDIATE: _bool("immediate"),
     O.CONFLATE: _bool("conflate"),
-    O.ROUTER_MANDATORY: _bool("router_mandatory", _ROUTER),
-    O.ROUTER_HANDOVER: _bool("router_handover", _ROUTER),
-    O.ROUTER_NOTIFY: _int("router_notify", 0, 3, _ROUTER),
-    O.PROBE_ROUTER: _bool("probe_router", _types(T.ROUTER, T.DEALER, T.REQ)),
-    O.STREAM_NOTIFY: _bool("stream_notify", _types(T.STREAM)),
-    O.XPUB_VERBOSE: _bool("xpub_verbose", _XPUB),
-    O.XPUB_VERBOSER: _bool("xpub_verboser", _XPUB),
-    O.XPUB_NODROP: _bool("xpub_nodrop", _types(T.XPUB, T.PUB)),
-    O.XPUB_MANUAL: _bool("xpub_manual", _XPUB),
-    O.XPUB_WELCOME_MSG: OptionSpec("xpub_welcome_msg", BYTES, 0, _INT_MAX, types=_XPUB),
-    O.ONLY_FIRST_SUBSCRIBE: _bool("only_first_subscribe", _types(T.XPUB, T.XSUB)),
+    O.ROUTER_MANDATORY: _wbool("router_mandatory", _ROUTER),
+    O.ROUTER_HANDOVER: _wbool("router_handover", _ROUTER),
+    O.ROUTER_NOTIFY: _int("router_notify", 0, 3, _types(T.ROUTER, T.REP)),  # REP is a router in libzmq
+    O.PROBE_ROUTER: _wbool("probe_router", _types(T.ROUTER, T.DEALER, T.REQ)),
+    O.STREAM_NOTIFY: _wbool("stream_notify", _types(T.STREAM)),
+    O.XPUB_VERBOSE: _wbool("xpub_verbose", _XPUB),
+    O.XPUB_VERBOSER: _wbool("xpub_verboser", _XPUB),
+    O.XPUB_NODROP: _wbool("xpub_nodrop", _types(T.XPUB, T.PUB)),
+    O.XPUB_MANUAL: _wbool("xpub_manual", _XPUB),
+    O.XPUB_WELCOME_MSG: OptionSpec("xpub_welcome_msg", BYTES, 0, _INT_MAX, readable=False, types=_XPUB),
+    O.ONLY_FIRST_SUBSCRIBE: _wbool("only_first_subscribe", _types(T.XPUB, T.XSUB)),
     O.INVERT_MATCHING: _bool("invert_matching", _types(T.PUB, T.XPUB, T.SUB, T.XSUB)),
-    O.REQ_CORRELATE: _bool("req_correlate", _REQ),
-    O.REQ_RELAXED: _bool("req_relaxed", _REQ),
+    O.REQ_CORRELATE: _wbool("req_correlate", _REQ),
+    O.REQ_RELAXED: _wbool("req_relaxed", _REQ),
     O.IPV6: _bool("ipv6"),
     O.IPV4ONLY: OptionSpec(None, BOOL, 0, 1),
     O.TCP_KEEPALIVE: _int("tcp_keepalive", -1, 1),
@@ -176,6 +184,29 @@ OPTION_NAMES: Dict[str, int] = {
 OPTION_NAMES["identity"] = int(O.ROUTING_ID)
 
 
+#: Options pyzmq passes as bytes that zmtp does not implement (their transport, mechanism or feature is
+#: missing): setting one is EINVAL, as in a libzmq built without the feature, after pyzmq's type check.
+_UNIMPLEMENTED_BYTES = frozenset(
+    int(o) for o in (
+        O.GSSAPI_PRINCIPAL, O.GSSAPI_SERVICE_PRINCIPAL, O.SOCKS_PROXY, O.SOCKS_USERNAME, O.SOCKS_PASSWORD,
+        O.BINDTODEVICE, O.TCP_ACCEPT_FILTER, O.METADATA, O.WSS_KEY_PEM, O.WSS_CERT_PEM, O.WSS_TRUST_PEM,
+        O.WSS_HOSTNAME,
+    )
+)
+
+
+def check_unknown_option(option: int, value: Any) -> None:
+    """pyzmq's type check for an option zmtp does not have (it types options by name, int by default):
+    TypeError for a str or for a value of the wrong kind; the caller then raises EINVAL."""
+    if isinstance(value, str):
+        raise TypeError("unicode not allowed, use setsockopt_string")
+    if option in _UNIMPLEMENTED_BYTES:
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise TypeError(f"expected bytes, got: {value!r}")
+    elif not isinstance(value, int):
+        raise TypeError(f"expected int, got: {value!r}")
+
+
 def spec_for(option: int) -> OptionSpec:
     """The spec of ``option``; EINVAL for an option zmtp does not have."""
     spec = OPTIONS.get(option)
@@ -184,4 +215,4 @@ def spec_for(option: int) -> OptionSpec:
     return spec
 
 
-__all__ = ["OPTIONS", "OPTION_NAMES", "OptionSpec", "spec_for", "INT", "BOOL", "BYTES", "KEY"]
+__all__ = ["OPTIONS", "OPTION_NAMES", "OptionSpec", "spec_for", "check_unknown_option", "INT", "BOOL", "BYTES", "KEY"]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
 from .constants import Event, SocketType
 from .protocol import AuthenticationRequested, RemoteProtocolError, decode_metadata
+from .transport.failure import ZapFailure
 from .transport.inproc import InprocNames
 
 if TYPE_CHECKING:
@@ -87,15 +88,14 @@ class ZapBroker:
         core, stream = entry
         if stream.closed:
             return
-        reason = _malformed(msg)
+        value, reason = _malformed(msg)
         if reason:
-            core.transport_event(Event.HANDSHAKE_FAILED_PROTOCOL, stream.endpoint, 0, reason)
-            stream.close(ConnectionRefusedError(f"malformed ZAP reply: {reason}"))
+            stream.close(ZapFailure(value, f"malformed ZAP reply: {reason}"))
             return
         try:
             metadata = decode_metadata(msg[6], "ZAP reply") if msg[6] else {}
         except RemoteProtocolError as exc:
-            stream.close(exc)
+            stream.close(ZapFailure(int(Event.PROTOCOL_ERROR_ZAP_INVALID_METADATA), f"ZAP reply: {exc.message}"))
             return
         stream.authentication_result(msg[3], msg[4], msg[5], metadata)
 
@@ -111,17 +111,18 @@ class ZapBroker:
         self._pending.clear()
 
 
-def _malformed(msg: List[bytes]) -> str:
-    """Why a ZAP reply is not one libzmq would accept ("" when it is fine)."""
+def _malformed(msg: List[bytes]) -> Tuple[int, str]:
+    """Why a ZAP reply is not one libzmq would accept, with the PROTOCOL_ERROR_ZAP_* value libzmq reports
+    for it ((0, "") when it is fine)."""
     if len(msg) != 7:
-        return f"{len(msg)} frames, expected 7"
+        return int(Event.PROTOCOL_ERROR_ZAP_MALFORMED_REPLY), f"{len(msg)} frames, expected 7"
     if msg[0]:
-        return "no empty delimiter frame"
+        return int(Event.PROTOCOL_ERROR_ZAP_UNSPECIFIED), "no empty delimiter frame"
     if msg[1] != _VERSION:
-        return f"version {msg[1]!r}, expected 1.0"
+        return int(Event.PROTOCOL_ERROR_ZAP_BAD_VERSION), f"version {msg[1]!r}, expected 1.0"
     if msg[3] not in _STATUS_CODES:
-        return f"status code {msg[3]!r}"
-    return ""
+        return int(Event.PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE), f"status code {msg[3]!r}"
+    return 0, ""
 
 
 __all__ = ["ZapBroker", "ZAP_ENDPOINT"]

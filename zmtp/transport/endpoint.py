@@ -11,7 +11,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any, Tuple
 
-from ..constants import Errno
+from ..constants import IPC_PATH_MAX_LEN, Errno
 from ..error import ZMQError
 
 TRANSPORTS = ("tcp", "ipc", "inproc", "udp")
@@ -96,7 +96,12 @@ def format_tcp(sockaddr: Any, family: int) -> str:
 
 
 def ipc_path(address: str) -> str:
-    """The Unix socket path for ``ipc://address``; ``@name`` is Linux's abstract namespace."""
+    """The Unix socket path for ``ipc://address``; ``@name`` is Linux's abstract namespace.
+
+    A path of more than IPC_PATH_MAX_LEN bytes does not fit ``sockaddr_un.sun_path``: ENAMETOOLONG, as
+    libzmq's ``ipc_address_t::resolve`` says."""
+    if len(address.encode("utf-8", "surrogateescape")) > IPC_PATH_MAX_LEN:
+        raise ZMQError(_errno.ENAMETOOLONG, "File name too long")
     if address.startswith("@"):
         return "\0" + address[1:]
     return address

@@ -16,6 +16,7 @@ from typing import Dict, List, Optional, Set
 from ..constants import Errno
 from ..error import ZMQError
 from ..patterns.pipe import GroupChange, Pipe, SubscriptionChange
+from .notify import disconnect_message, hello_message
 from .owner import Owner
 
 
@@ -52,6 +53,10 @@ class InprocLink:
             binder.detach_pipe(b)
             self.b = None
             return False
+        for pipe, owner in ((self.a, self.connecter), (b, binder)):
+            hello = hello_message(owner) if owner.options.hello_msg else b""
+            if hello:
+                pipe.outbound.appendleft([hello])  # HELLO_MSG: first, before anything queued
         self._move(self.a, b)
         self._move(b, self.a)
         return True
@@ -114,6 +119,11 @@ class InprocLink:
                             dst.deliver_group(item.group, item.join)
                         else:
                             dst.deliver(list(item))
+        binder = self.binder
+        if b is not None and binder is not None and not binder.closed and binder.options.disconnect_msg:
+            bye = disconnect_message(binder)
+            if bye:
+                b.deliver([bye])  # DISCONNECT_MSG: the bound side's peer is gone
         for pipe, owner in ends:
             pipe.closed = True
             pipe.on_outbound = None

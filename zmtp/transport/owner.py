@@ -69,5 +69,9 @@ class Owner(Protocol):
     def transport_event(self, event: int, endpoint: str, value: int = 0, reason: str = "") -> None:
         """Something a socket monitor reports happened (libzmq's ZMQ_EVENT_* numbers)."""
 
+    def connect_stopped(self, connecter: Any, forget: bool) -> None:
+        """A connecter gave up for good (RECONNECT_STOP, or no reconnect interval): drop its pipe, and
+        with ``forget`` its endpoint."""
+
 
 __all__ = ["Owner"]

@@ -23,7 +23,9 @@ application thread writing directly).
 from __future__ import annotations
 
 import errno
+import logging
 import os
+import random
 import socket
 import time
 from typing import Any, Dict, List, Optional
@@ -50,6 +52,8 @@ from ..protocol import (
 from ..protocol.frames import SCATTER_BODY, EncodedMessage
 from ..reactor import READ, WRITE, Handler, Reactor, Timer
 from .endpoint import format_ipc, format_tcp, ipc_path, resolve, split_host_port, tcp_bind_addresses
+from .failure import PeerClosed, PeerSentError, describe, handshake_failure, is_protocol_violation, logger
+from .notify import NOTIFY_CONNECT, NOTIFY_DISCONNECT, hello_message
 from .owner import Owner
 from .raw import RawConnection
 from .tcp import apply_tcp_options
@@ -79,6 +83,10 @@ _IOV_MAX = 512
 #: Accept back-off while the process is out of file descriptors (seconds, doubling up to the max).
 ACCEPT_BACKOFF = 0.05
 ACCEPT_BACKOFF_MAX = 1.0
+_INT_MAX = (1 << 31) - 1
+#: RECONNECT_STOP bits (libzmq's ZMQ_RECONNECT_STOP_*).
+#: (AFTER_DISCONNECT, 0x4, needs nothing here: disconnect() stops its endpoint's connecter at once.)
+_STOP_CONN_REFUSED, _STOP_HANDSHAKE_FAILED = 0x1, 0x2
 
 
 def _peer_address(sock: socket.socket) -> str:
@@ -130,6 +138,8 @@ class Stream(Handler):
         self._writing = False
         self._flush_again = False
         self.error: Optional[BaseException] = None
+        #: True once a HANDSHAKE_FAILED_* event was reported for this stream.
+        self._failure_reported = False
         self._mask = 0
 
     def start(self) -> None:
@@ -265,12 +275,11 @@ class Stream(Handler):
                     return False
             elif kind is AuthenticationRequested:
                 self.owner.authenticate(self, event)  # type: ignore[arg-type]
-            elif kind is ConnectionClosed or kind is ErrorReceived:
-                reason = getattr(event, "reason", "") or "peer closed the connection"
-                if kind is ErrorReceived and self.pipe is None and _is_zap_status(reason):
-                    # the server's ZAP handler refused us (libzmq mechanism_base_t::handle_error_reason)
-                    self.owner.transport_event(Event.HANDSHAKE_FAILED_AUTH, self.endpoint, int(reason))
-                self.close(ConnectionResetError(reason))
+            elif kind is ConnectionClosed:
+                self.close(PeerClosed())
+                return False
+            elif kind is ErrorReceived:
+                self.close(PeerSentError(event.reason))  # type: ignore[attr-defined]
                 return False
             if self.closed:
                 return False
@@ -287,6 +296,7 @@ class Stream(Handler):
         except RemoteProtocolError as exc:
             self._dispatch(exc.events)
             if exc.reason is ErrorReason.AUTHENTICATION_FAILED:
+                self._failure_reported = True
                 self.owner.transport_event(Event.HANDSHAKE_FAILED_AUTH, self.endpoint, int(status_code or b"0"))
                 self.close(exc, flush=True)
             else:
@@ -299,8 +309,6 @@ class Stream(Handler):
             self._arm_timer()
 
     def _protocol_failure(self, exc: RemoteProtocolError) -> None:
-        if self.pipe is None:
-            self.owner.transport_event(Event.HANDSHAKE_FAILED_PROTOCOL, self.endpoint, 0, str(exc))
         self.close(exc, flush=True)
 
     def _on_handshake(self, event: HandshakeComplete) -> bool:
@@ -314,6 +322,12 @@ class Stream(Handler):
         pipe.data = self
         self.conn.set_message_sinks(pipe.deliver, pipe.deliver_many)
         self.owner.transport_event(Event.HANDSHAKE_SUCCEEDED, self.endpoint, 0)
+        options = self.owner.options
+        if options.router_notify & NOTIFY_CONNECT:
+            pipe.deliver([b""])
+        hello = hello_message(self.owner) if options.hello_msg else b""
+        if hello:
+            self.conn.send_message([hello])  # ahead of whatever the pipe holds
         return True
 
     def resume_reading(self) -> None:
@@ -496,6 +510,11 @@ class Stream(Handler):
         """Close the connection; ``error`` says why (None: we closed it).  Tells the owner."""
         if self.closed:
             return
+        if error is not None:
+            self._report(error)
+            pipe = self.pipe
+            if pipe is not None and self.owner.options.router_notify & NOTIFY_DISCONNECT:
+                pipe.deliver([b""])
         if flush and self.started:
             # best effort: the goodbye (an ERROR command) the core queued
             try:
@@ -523,6 +542,25 @@ class Stream(Handler):
         self.conn.set_message_sinks(None)
         self.owner.stream_closed(self)
 
+    def _report(self, error: BaseException) -> None:
+        """Tell the monitor (HANDSHAKE_FAILED_*, see :mod:`.failure`) and the log why this connection
+        ends; DISCONNECTED follows from the owner."""
+        handshaking = self.pipe is None
+        if handshaking and not self._failure_reported:
+            self._failure_reported = True
+            event, value = handshake_failure(error)
+            if event:
+                self.owner.transport_event(event, self.endpoint, value, str(error))
+        if is_protocol_violation(error):
+            level = logging.WARNING
+        elif handshaking or isinstance(error, PeerSentError):
+            level = logging.INFO
+        else:
+            level = logging.DEBUG if isinstance(error, PeerClosed) else logging.INFO
+        if logger.isEnabledFor(level):
+            peer = f" (peer {self.peer_address})" if self.peer_address else ""
+            what = "handshake failed" if handshaking else "connection lost"
+            logger.log(level, "%s%s: %s: %s; dropping the connection", self.endpoint, peer, what, describe(error))
 
 class _HandshakeRations:
     """Per reactor: what this turn's handshake reads took, and the last turn they yielded in."""
@@ -533,12 +571,6 @@ class _HandshakeRations:
         self.turn = -1
         self.spent = 0.0
         self.yielded = -2
-
-
-def _is_zap_status(reason: str) -> bool:
-    """An ERROR reason that is a ZAP status code: "300", "400" or "500" (RFC 27; libzmq reports those
-    as HANDSHAKE_FAILED_AUTH with the code, and nothing for other reasons)."""
-    return len(reason) == 3 and reason[0] in "345" and reason[1:] == "00"
 
 
 class _NoLock:
@@ -607,7 +639,11 @@ class Listener(Handler):
             sock.bind(sockaddr)
             sock.listen(max(owner.options.backlog, 1))
         except OSError:
+            # libzmq closes the socket it could not bind and reports it before BIND_FAILED (with no
+            # endpoint yet: tcp_listener_t::set_local_address)
+            fd = sock.fileno()
             sock.close()
+            owner.transport_event(Event.CLOSED, "" if transport == "tcp" else f"ipc://{address}", fd)
             raise
         sock.setblocking(False)
         self.sock = sock
@@ -637,6 +673,11 @@ class Listener(Handler):
                 self.owner.transport_event(Event.ACCEPT_FAILED, self.last_endpoint, exc.errno or 0)
                 if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
                     self._pause()
+                    if logger.isEnabledFor(logging.WARNING):
+                        logger.warning("%s: accept failed: %s; trying again in %.0f ms", self.last_endpoint,
+                                       describe(exc), self._backoff * 1000)
+                elif logger.isEnabledFor(logging.WARNING):
+                    logger.warning("%s: accept failed: %s", self.last_endpoint, describe(exc))
                 return
             self._backoff = 0.0
             if self.closed:
@@ -689,6 +730,12 @@ class Connecter(Handler):
 
     The connecting side's pipe outlives its connections (unless IMMEDIATE is set): messages queued on
     it while the peer is away are delivered after the next handshake, as libzmq does.
+
+    Retries follow libzmq 4.3.5 (src/stream_connecter_base.cpp, tcp_connecter.cpp): RECONNECT_IVL <= 0
+    never retries; with RECONNECT_IVL_MAX set the interval starts at RECONNECT_IVL and doubles up to the
+    maximum; without it every interval is RECONNECT_IVL plus a random part below RECONNECT_IVL.  A failed
+    attempt reports CLOSED (its socket) and CONNECT_RETRIED (the interval); CONNECT_TIMEOUT bounds a tcp
+    connect in progress; RECONNECT_STOP gives up on a refused connection or a failed handshake.
     """
 
     def __init__(self, owner: Owner, transport: str, address: str, endpoint: str) -> None:
@@ -706,8 +753,10 @@ class Connecter(Handler):
         #: Set by the owner's close() while the pipe still holds messages: keep (re)connecting until
         #: they are written, or the linger expires.
         self.lingering = False
-        self._ivl = owner.options.reconnect_ivl / 1000.0
+        #: libzmq's _current_reconnect_ivl (-1: the next retry starts over from RECONNECT_IVL).
+        self._current_ivl = -1
         self._timer: Optional[Timer] = None
+        self._connect_timer: Optional[Timer] = None
         self._host = ""
         self._port = 0
         if transport == "tcp":
@@ -721,6 +770,8 @@ class Connecter(Handler):
             self._host, self._port = host, parse_port(port)
             if self._port == 0:
                 raise ZMQError(Errno.EINVAL, f"Invalid port for connect: {endpoint!r}")
+        else:
+            ipc_path(address)  # ENAMETOOLONG now, as libzmq's zmq_connect
 
     def start(self) -> None:
         """Make the first attempt on the reactor's next turn (never inside connect())."""
@@ -737,7 +788,9 @@ class Connecter(Handler):
             else:
                 sockaddr = ipc_path(self.address)
                 sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        except Exception:
+        except Exception as exc:
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("%s: cannot connect: %s", self.endpoint, describe(exc))
             self._schedule_retry()
             return
         sock.setblocking(False)
@@ -749,9 +802,11 @@ class Connecter(Handler):
             self.sock = sock
             self.reactor.set_interest(sock, self, WRITE)
             self.owner.transport_event(Event.CONNECT_DELAYED, self.endpoint, err)
+            timeout = self.owner.options.connect_timeout
+            if timeout > 0 and self.transport == "tcp":
+                self._connect_timer = self.reactor.call_later(timeout / 1000.0, self._connect_timed_out)
         else:
-            sock.close()
-            self._schedule_retry()
+            self._failed(sock, err)
 
     def on_writable(self) -> None:
         sock = self.sock
@@ -767,18 +822,56 @@ class Connecter(Handler):
                 err = exc.errno or errno.ECONNREFUSED
         self.reactor.forget(sock)
         self.sock = None
+        self._cancel_connect_timer()
         if err != 0 or self.closed:
-            sock.close()
-            self._schedule_retry()
+            self._failed(sock, err or errno.ECONNABORTED)
             return
         self.sock = sock
         self._connected()
+
+    def _failed(self, sock: socket.socket, err: int) -> None:
+        """An attempt failed: close its socket (CLOSED, as libzmq reports it), then retry or give up."""
+        fd = sock.fileno()
+        sock.close()
+        self.owner.transport_event(Event.CLOSED, self.endpoint, fd)
+        if self.closed:
+            return
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s: connect failed: %s", self.endpoint, describe(OSError(err, os.strerror(err))))
+        stop = self.owner.options.reconnect_stop
+        if err == errno.ECONNREFUSED and stop & _STOP_CONN_REFUSED:
+            logger.info("%s: connection refused; not reconnecting (RECONNECT_STOP)", self.endpoint)
+            self._give_up(forget=True)
+            return
+        self._schedule_retry()
+
+    def _connect_timed_out(self) -> None:
+        """CONNECT_TIMEOUT expired with the tcp connect still in progress (libzmq's connect timer)."""
+        self._connect_timer = None
+        sock = self.sock
+        if sock is None or self.closed:
+            return
+        self.reactor.forget(sock)
+        self.sock = None
+        logger.info("%s: connect timed out after %d ms", self.endpoint, self.owner.options.connect_timeout)
+        self._failed(sock, errno.ETIMEDOUT)
+
+    def _cancel_connect_timer(self) -> None:
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
+            self._connect_timer = None
+
+    def _give_up(self, forget: bool) -> None:
+        """Stop (re)connecting for good; the owner drops the endpoint's pipe (and, with ``forget``, the
+        endpoint itself: a later disconnect() is ENOENT, as in libzmq)."""
+        self.close()
+        self.owner.connect_stopped(self, forget)
 
     def _connected(self) -> None:
         sock = self.sock
         assert sock is not None
         self.sock = None
-        self._ivl = self.owner.options.reconnect_ivl / 1000.0
+        self._current_ivl = -1
         stream: Any = (RawConnection if self.owner.raw else Stream)(self.owner, sock, self.endpoint, self)
         self.stream = stream
         self.owner.transport_event(Event.CONNECTED, self.endpoint, stream.fd)
@@ -789,23 +882,46 @@ class Connecter(Handler):
             stream.close(None)
 
     def stream_closed(self, stream: Any) -> None:
+        closed: Any = stream  # (``is`` below would narrow ``stream`` to Optional)
         if stream is self.stream:
             self.stream = None
-            if not self.closed:
-                self._schedule_retry()
+            if self.closed:
+                return
+            error: Optional[BaseException] = closed.error
+            if closed.pipe is None and error is not None and (
+                self.owner.options.reconnect_stop & _STOP_HANDSHAKE_FAILED
+            ):
+                logger.info("%s: handshake failed; not reconnecting (RECONNECT_STOP)", self.endpoint)
+                self._give_up(forget=False)
+                return
+            if self.owner.options.reconnect_ivl <= 0 and error is not None and not self.lingering:
+                # libzmq's session, with no reconnect interval, drops the endpoint (term_endpoint)
+                self._give_up(forget=True)
+                return
+            self._schedule_retry()
+
+    def _next_ivl(self) -> int:
+        """The next reconnect interval in ms (libzmq 4.3.5's get_new_reconnect_ivl)."""
+        o = self.owner.options
+        ivl = o.reconnect_ivl
+        if o.reconnect_ivl_max > 0:
+            candidate = ivl if self._current_ivl < 0 else min(self._current_ivl * 2, _INT_MAX)
+            self._current_ivl = min(candidate, o.reconnect_ivl_max)
+            return self._current_ivl
+        if self._current_ivl < 0:
+            self._current_ivl = ivl
+        return min(self._current_ivl + random.randrange(ivl), _INT_MAX)
 
     def _schedule_retry(self) -> None:
         if self.closed or self._timer is not None:
             return
-        ivl_ms = self.owner.options.reconnect_ivl
-        if ivl_ms < 0:
-            return
-        delay = self._ivl
-        max_ms = self.owner.options.reconnect_ivl_max
-        if max_ms > ivl_ms:
-            self._ivl = min(self._ivl * 2, max_ms / 1000.0)
-        self.owner.transport_event(Event.CONNECT_RETRIED, self.endpoint, int(delay * 1000))
-        self._timer = self.reactor.call_later(delay, self._attempt)
+        if self.owner.options.reconnect_ivl <= 0:
+            return  # libzmq 4.3.5: -1 (and 0) never reconnect
+        delay_ms = self._next_ivl()
+        self.owner.transport_event(Event.CONNECT_RETRIED, self.endpoint, delay_ms)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s: reconnecting in %d ms", self.endpoint, delay_ms)
+        self._timer = self.reactor.call_later(delay_ms / 1000.0, self._attempt)
 
     def close(self) -> None:
         if self.closed:
@@ -814,11 +930,15 @@ class Connecter(Handler):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self._cancel_connect_timer()
         sock = self.sock
         if sock is not None:
+            # a connect still in progress: libzmq's connecter closes it and says so
             self.sock = None
             self.reactor.forget(sock)
+            fd = sock.fileno()
             sock.close()
+            self.owner.transport_event(Event.CLOSED, self.endpoint, fd)
 
 
 __all__ = ["Stream", "Listener", "Connecter", "WRITE_BATCH", "OUTPUT_STALL"]

@@ -25,6 +25,9 @@ def apply_tcp_options(sock: socket.socket, o: Options) -> None:
             ):
                 if value > 0 and hasattr(socket, name):
                     sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+        if o.tcp_maxrt > 0 and hasattr(socket, "TCP_USER_TIMEOUT"):
+            # TCP_MAXRT: how long sent data may stay unacknowledged (libzmq: tune_tcp_maxrt)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, o.tcp_maxrt)
     except OSError:
         pass
 
