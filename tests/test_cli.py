@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -193,10 +194,16 @@ def test_dealer_with_identity_talks_to_libzmq_router(ctx: zmq.Context) -> None:
 
 
 def free_endpoint(ctx: zmq.Context) -> str:
-    s = ctx.socket(zmq.PAIR)
-    port = s.bind_to_random_port("tcp://127.0.0.1")
-    s.close(0)
-    time.sleep(0.05)
+    """A loopback port nobody listens on, for a CLI process to bind.  Found with a plain OS socket: a
+    libzmq socket bound and closed for this keeps listening until its reaper gets to it, which under
+    load came after the CLI's bind had failed with EADDRINUSE (the flaky CURVE test's cause)."""
+    del ctx
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    finally:
+        s.close()
     return f"tcp://127.0.0.1:{port}"
 
 

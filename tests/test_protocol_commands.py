@@ -157,6 +157,23 @@ def test_bad_metadata(body: bytes) -> None:
     assert out.startswith(b"\x04") and b"\x05ERROR" in out
 
 
+def test_property_count_is_bounded() -> None:
+    """A READY may carry MAX_PROPERTIES properties; one more is refused before the rest is decoded
+    (issue 9 row 9: ~175,000 empty properties in 1 MiB stalled the socket's other peers)."""
+    from zmtp.protocol.metadata import MAX_PROPERTIES
+
+    filler = prop("X-A", b"") * (MAX_PROPERTIES - 1)
+    conn = Connection("DEALER")
+    events = conn.receive_data(greeting(1) + ready("ROUTER", None, filler))
+    assert isinstance(events[-1], HandshakeComplete) and events[-1].metadata["x-a"] == b""
+    conn = Connection("DEALER")
+    conn.data_to_send()
+    with pytest.raises(RemoteProtocolError, match=f"more than {MAX_PROPERTIES} properties") as info:
+        conn.receive_data(greeting(1) + ready("ROUTER", None, filler + prop("X-B", b"")))
+    assert info.value.reason is ErrorReason.BAD_METADATA
+    assert conn.state is ConnectionState.CLOSED
+
+
 def test_metadata_round_trip_and_order() -> None:
     props = [("Socket-Type", b"DEALER"), ("Identity", b""), ("X-Big", b"v" * 70000), ("Z", b"\x00")]
     raw = encode_metadata(props)

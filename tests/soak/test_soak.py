@@ -9,6 +9,8 @@ counts or memory (``Row.robust``) also that zmtp is at or better than libzmq.  T
 
 from __future__ import annotations
 
+import platform
+
 import pytest
 
 from .core import SCALES, Row, record
@@ -17,7 +19,21 @@ from .rows import ALL, LIBZMQ, ZMTP
 #: Rows too slow for the quick run, or meaningless without their libzmq figure.
 _SLOW_ONLY = {"14k", "14s"}
 
-QUICK = [row for row in ALL if row.key not in _SLOW_ONLY]
+#: Rows whose figure is the victim's RSS after zmtp let go of a buffer: CPython returns it at once
+#: (reference counting), PyPy only at its next major collection, which nothing here triggers (seen on
+#: PyPy 7.3: row 2 +9 MiB, row 3 +83 MiB held until a gc.collect()).  Measured on CPython.
+_FREED_BY_REFCOUNT = {"2", "3"}
+_PYPY = platform.python_implementation() == "PyPy"
+
+
+def _param(row: Row) -> object:
+    if _PYPY and row.key in _FREED_BY_REFCOUNT:
+        return pytest.param(row, id=row.key, marks=pytest.mark.skip(
+            reason="RSS after a free: PyPy returns memory at its next major collection, not at once"))
+    return pytest.param(row, id=row.key)
+
+
+QUICK = [_param(row) for row in ALL if row.key not in _SLOW_ONLY]
 
 
 def _check(row: Row, fig_text: str, ok: bool, within: bool) -> None:
@@ -26,7 +42,7 @@ def _check(row: Row, fig_text: str, ok: bool, within: bool) -> None:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("row", QUICK, ids=[row.key for row in QUICK])
+@pytest.mark.parametrize("row", QUICK)
 def test_row_quick(row: Row) -> None:
     fig = record(row, ZMTP, row.measure(ZMTP, SCALES["quick"]))
     _check(row, fig.text, fig.ok, row.within_limit(fig))

@@ -19,6 +19,12 @@ IDENTITY = "identity"
 #: Properties the connection acts on: every occurrence must agree.
 _CHECKED = frozenset({SOCKET_TYPE, IDENTITY})
 _U32 = struct.Struct(">I").unpack_from
+#: The most properties one command may carry.  RFC 37 sets no limit and libzmq has none, but a real
+#: peer sends a handful (Socket-Type, Identity, the user's ZMQ_METADATA "X-" names), while a 1 MiB READY
+#: of empty properties holds ~175,000 of them: decoding those in Python takes 35-80 ms, during which
+#: every other peer of the socket waits (issue 9 row 9: libzmq parses them in C in ~2 ms).  Past this
+#: limit the command is refused as a protocol error and the connection dropped.
+MAX_PROPERTIES = 4096
 
 
 def encode_metadata(properties: Mapping[str, bytes] | Iterable[Tuple[str, bytes]]) -> bytes:
@@ -55,7 +61,15 @@ def decode_metadata(data: bytes, command: str = "READY") -> Dict[str, bytes]:
         data = bytes(data)  # (slices must be hashable)
     pos = 0
     n = len(data)
+    left = MAX_PROPERTIES
     while pos < n:
+        left -= 1
+        if left < 0:
+            raise RemoteProtocolError(
+                ErrorReason.BAD_METADATA,
+                f"peer's {command} carries more than {MAX_PROPERTIES} properties (zmtp's limit: decoding "
+                "that many would stall the socket's other peers)",
+            )
         name_len = data[pos]
         pos += 1
         if name_len == 0 or pos + name_len > n:

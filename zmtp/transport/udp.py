@@ -125,12 +125,37 @@ def _any(family: int, port: int) -> Sockaddr:
     return ("::", port, 0, 0) if family == socket.AF_INET6 else ("0.0.0.0", port)
 
 
+def _if_index(name: str) -> Optional[int]:
+    """The index of the network interface called ``name``, or None when there is none.  PyPy's
+    ``socket`` has no ``if_nametoindex``: there the index comes from sysfs (Linux) or libc."""
+    lookup = getattr(socket, "if_nametoindex", None)
+    if lookup is not None:
+        try:
+            return int(lookup(name))
+        except (OSError, ValueError):
+            return None
+    if not name or "/" in name or name in (".", ".."):
+        return None
+    try:
+        with open(f"/sys/class/net/{name}/ifindex") as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        pass
+    try:
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        index = int(libc.if_nametoindex(name.encode()))
+    except (OSError, AttributeError, TypeError):
+        return None
+    return index or None
+
+
 def _nic_address(name: str, ipv6: bool) -> Optional[str]:
     """The address of the network interface called ``name`` (libzmq ``resolve_nic_name``), or None
     when there is no such interface (or it has no address of that family)."""
-    try:
-        socket.if_nametoindex(name)
-    except (OSError, AttributeError):
+    if _if_index(name) is None:
         return None
     if ipv6:
         try:
@@ -167,8 +192,8 @@ def _resolve_host(host: str, *, bindable: bool, dns: bool, nic: bool, ipv6: bool
     if "%" in host:
         host, _, zone = host.rpartition("%")
         try:
-            scope = socket.if_nametoindex(zone) if zone[:1].isalpha() else int(zone)
-        except (OSError, ValueError):
+            scope = (_if_index(zone) or 0) if zone[:1].isalpha() else int(zone)
+        except ValueError:
             scope = 0
         if scope <= 0:
             raise _err(Errno.EINVAL, f"Invalid zone id in {host}%{zone}")
@@ -225,10 +250,8 @@ def resolve_udp(address: str, bind: bool, ipv6: bool) -> UdpAddress:
         if source == "*":
             interface = 0
         else:
-            try:
-                interface = socket.if_nametoindex(source)
-            except (OSError, AttributeError):
-                interface = -1
+            index = _if_index(source)
+            interface = -1 if index is None else index
         name = rest
     host, colon, port_s = name.rpartition(":")
     if not colon:
