@@ -35,6 +35,8 @@ class Outcome:
             return m, metric.fmt(m) + ("*" if self.failures else "")
         if self.failures:
             f = self.failures[0]
+            if "unavailable: " in f:
+                return None, "n/a"
             return None, "timeout" if f.startswith("timeout") else "error"
         return None, "-"
 

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from benchmarks.runner import Interp, run_group, run_inproc
+from benchmarks.runner import Interp, WorkerFailed, run_group, run_inproc
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -441,6 +441,26 @@ def curve_backends() -> List[str]:
     return crypto.available_backends()
 
 
+_BACKENDS_IN: Dict[str, List[str]] = {}
+
+
+def require_backend(interp: Interp, backend: str) -> None:
+    """Raise WorkerFailed("unavailable: ...") (the cell says n/a) when ``interp`` cannot load zmtp's
+    crypto ``backend`` (PyNaCl has no PyPy wheel), instead of letting the run time out."""
+    if interp.impl != "zmtp":
+        return
+    if interp.exe not in _BACKENDS_IN:
+        import subprocess
+
+        from benchmarks.runner import worker_env
+
+        out = subprocess.run([interp.exe, "-c", "import zmtp.crypto as c; print(' '.join(c.available_backends()))"],
+                             capture_output=True, text=True, timeout=60, env=worker_env())
+        _BACKENDS_IN[interp.exe] = out.stdout.split()
+    if backend not in _BACKENDS_IN[interp.exe]:
+        raise WorkerFailed(f"unavailable: crypto backend {backend} does not load in {interp.label}")
+
+
 def curve_cases(s: Settings) -> List[Case]:
     """CURVE beside pyzmq, one row group per zmtp crypto backend (the pyzmq column ignores the backend):
     connection set-up (TCP + greeting + CURVE handshake + one round trip), PUSH->PULL 16 B and 64 KiB,
@@ -451,6 +471,7 @@ def curve_cases(s: Settings) -> List[Case]:
         title = f"CURVE[{backend}]"
 
         def handshake(interp: Interp, backend: str = backend) -> Dict[str, float]:
+            require_backend(interp, backend)
             addr = bind_addr("tcp")
             params = {"bind": addr, "count": max(10, int(200 * s.scale)), "max_seconds": s.max_seconds,
                       "curve_backend": backend}
@@ -463,6 +484,7 @@ def curve_cases(s: Settings) -> List[Case]:
             count = max(100, int(THROUGHPUT_COUNTS[size] * s.scale))
 
             def thr(interp: Interp, size: int = size, count: int = count, backend: str = backend) -> Dict[str, float]:
+                require_backend(interp, backend)
                 params = {"bind": bind_addr("tcp"), "size": size, "count": count, "max_seconds": s.max_seconds,
                           "curve": True, "curve_backend": backend}
                 r = run_group(interp, "thr_recv", "thr_send", params, timeout=s.timeout)["server"]
@@ -472,6 +494,7 @@ def curve_cases(s: Settings) -> List[Case]:
                               thr, title=f"{title} PUSH->PULL"))
 
         def lat(interp: Interp, backend: str = backend) -> Dict[str, float]:
+            require_backend(interp, backend)
             params = {"bind": bind_addr("tcp"), "size": 16, "count": max(500, int(10_000 * s.scale)),
                       "warmup": 200, "max_seconds": s.max_seconds, "curve": True, "curve_backend": backend}
             r = run_group(interp, "lat_server", "lat_client", params, need_server=False, need_clients=True,
