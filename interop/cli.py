@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from typing import List, Optional, Sequence
@@ -76,6 +77,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("0 passed, 1 failed")
         return 2
     impl_desc = impl_version(impl)
+    for out_path in (args.json, args.markdown):
+        if out_path:  # before the run, not after six minutes of it
+            os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     t0 = time.monotonic()
     env = prepare(impl, peers, has_ver)
     cells = all_cells(peers, patterns, transports, args.revisions, args.binders, args.mechanisms)
