@@ -391,10 +391,12 @@ class FrameDecoder:
     def _feed_frames(self, data: bytes, out: List[Decoded]) -> None:
         buf = self._buf
         if buf:
-            buf += data
-            if len(buf) < self._need:
+            if len(buf) + len(data) < self._need:
+                buf += data
                 return
-            data = bytes(buf)
+            # the held partial frame and the new data in one copy (``buf += data; bytes(buf)`` would
+            # copy a whole 256 KiB read twice, once for every read that ends inside a frame)
+            data = bytes(buf) + data
             buf.clear()
         elif len(data) < self._need:
             buf += data
@@ -410,6 +412,7 @@ class FrameDecoder:
         reserved = self.reserved
         handshaking = self.handshaking  # changes only between calls (a command pauses the loop)
         sink = self.batch_sink
+        from_bytes = int.from_bytes
         if sink is not None:
             # Data messages go to the sink in one batch per call, not through ``out``; a command stops
             # decoding (the caller acts on it, then resumes with feed(b"")), so nothing that follows a
@@ -421,13 +424,25 @@ class FrameDecoder:
         try:
             while True:
                 if sink is not None and not parts and (maxsize < 0 or maxsize >= 255):
-                    # the common frame, in a tight loop: a short, final data frame (flags 0)
-                    while n - pos >= 2 and not data[pos]:
-                        end = pos + 2 + data[pos + 1]
-                        if end > n:
+                    # the common frames, in a tight loop: a final data frame, short (flags 0) or long
+                    # (flags LONG) and whole in ``data``; anything else goes the general way below
+                    while n - pos >= 2:
+                        flags = data[pos]
+                        if not flags:
+                            end = pos + 2 + data[pos + 1]
+                            if end > n:
+                                break
+                            put([data[pos + 2 : end]])
+                            pos = end
+                        elif flags == LONG and n - pos >= 9:
+                            size = from_bytes(data[pos + 1 : pos + 9], "big")
+                            end = pos + 9 + size
+                            if end > n or size > max_frame or (maxsize >= 0 and size > maxsize):
+                                break
+                            put([data[pos + 9 : end]])
+                            pos = end
+                        else:
                             break
-                        put([data[pos + 2 : end]])
-                        pos = end
                 avail = n - pos
                 if avail < 2:
                     need = 2
@@ -510,10 +525,12 @@ class FrameDecoder:
         """Raw mode: every wire frame as ``(flags, body)``; no reassembly (the caller does it)."""
         buf = self._buf
         if buf:
-            buf += data
-            if len(buf) < self._need:
+            if len(buf) + len(data) < self._need:
+                buf += data
                 return
-            data = bytes(buf)
+            # the held partial frame and the new data in one copy (``buf += data; bytes(buf)`` would
+            # copy a whole 256 KiB read twice, once for every read that ends inside a frame)
+            data = bytes(buf) + data
             buf.clear()
         elif len(data) < self._need:
             buf += data
