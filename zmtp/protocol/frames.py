@@ -388,21 +388,30 @@ class FrameDecoder:
             f"(the bound is {self.max_frame_size} bytes)",
         )
 
-    def _feed_frames(self, data: bytes, out: List[Decoded]) -> None:
+    def _join_held(self, data: Any) -> Optional[bytes]:
+        """``data`` after the partial frame held from earlier reads, as one ``bytes``; None (and all of
+        it held) while that still does not complete what the decoder needs.  The held bytes and the
+        new ones are joined in one copy: ``buf += data; bytes(buf)`` would copy a whole 256 KiB read
+        twice, and almost every read of mid-sized frames ends inside one."""
         buf = self._buf
         if buf:
             if len(buf) + len(data) < self._need:
                 buf += data
-                return
-            # the held partial frame and the new data in one copy (``buf += data; bytes(buf)`` would
-            # copy a whole 256 KiB read twice, once for every read that ends inside a frame)
-            data = bytes(buf) + data
+                return None
+            joined: bytes = bytes(buf) + data
             buf.clear()
-        elif len(data) < self._need:
+            return joined
+        if len(data) < self._need:
             buf += data
+            return None
+        return data if type(data) is bytes else bytes(data)
+
+    def _feed_frames(self, data: bytes, out: List[Decoded]) -> None:
+        joined = self._join_held(data)
+        if joined is None:
             return
-        elif type(data) is not bytes:
-            data = bytes(data)
+        data = joined
+        buf = self._buf
         append = out.append
         parts = self._parts
         n = len(data)
@@ -523,20 +532,11 @@ class FrameDecoder:
 
     def _feed_raw(self, data: bytes, out: List[Decoded]) -> None:
         """Raw mode: every wire frame as ``(flags, body)``; no reassembly (the caller does it)."""
-        buf = self._buf
-        if buf:
-            if len(buf) + len(data) < self._need:
-                buf += data
-                return
-            # the held partial frame and the new data in one copy (``buf += data; bytes(buf)`` would
-            # copy a whole 256 KiB read twice, once for every read that ends inside a frame)
-            data = bytes(buf) + data
-            buf.clear()
-        elif len(data) < self._need:
-            buf += data
+        joined = self._join_held(data)
+        if joined is None:
             return
-        elif type(data) is not bytes:
-            data = bytes(data)
+        data = joined
+        buf = self._buf
         n = len(data)
         pos = 0
         limit = self.frame_limit
