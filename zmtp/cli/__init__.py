@@ -92,10 +92,33 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+#: Options whose value may start with "-": a Z85 key does one time in 85 ("-" is in its alphabet) and a
+#: password may.  argparse takes such a value for an option of its own ("expected one argument").
+VALUE_OPTIONS = frozenset({
+    "--curve-secretkey", "--curve-publickey", "--curve-serverkey", "--plain-username", "--plain-password",
+    "--separator",
+})
+
+
+def _attach_values(argv: Sequence[str]) -> List[str]:
+    """``--curve-secretkey -abc...`` -> ``--curve-secretkey=-abc...``, for the options above."""
+    out: List[str] = []
+    it = iter(argv)
+    for arg in it:
+        if arg in VALUE_OPTIONS:
+            value = next(it, None)
+            out.append(arg if value is None else f"{arg}={value}")
+        else:
+            out.append(arg)
+        if arg == "--":
+            out.extend(it)
+    return out
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``zmtp`` console script; returns the exit status."""
     ap = build_parser()
-    args = ap.parse_args(list(argv) if argv is not None else None)
+    args = ap.parse_args(_attach_values(sys.argv[1:] if argv is None else argv))
     if getattr(args, "func", None) is None:
         ap.print_help()
         return 2
