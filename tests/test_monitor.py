@@ -569,8 +569,13 @@ def test_bind_failures(tmp_path: Any) -> None:
         for ep, code in cases:
             with pytest.raises(impl.mod.ZMQError) as info:
                 s.bind(ep)
-            if impl.name == "zmtp" or not PYZMQ_CFFI:  # (its cffi backend reads errno too late)
+            if impl.name == "zmtp":
                 assert info.value.errno == code
+            elif not PYZMQ_CFFI:  # (its cffi backend reads errno too late)
+                # libzmq's errno for the unknown interface came back EAGAIN once in a full CI run (a
+                # stale errno read by pyzmq after the failed bind); the BIND_FAILED events, with
+                # their values, are still compared below
+                assert info.value.errno == code or (code == errno.ENODEV and info.value.errno == errno.EAGAIN)
             assert ep in str(info.value)
             rec.until("BIND_FAILED", cases.index((ep, code)) + 1)
         return rec.settle(0.05), {}
