@@ -286,25 +286,13 @@ class FrameDecoder:
         head = chunks[0]
         if type(head) is not bytearray:
             head = chunks[0] = bytearray(head)
-        spare = self._spare
         for chunk in chunks[1:]:
             head += chunk
-            if type(chunk) is memoryview:
-                base = chunk.obj
-                chunk.release()
-                if len(spare) < SPARE_CHUNKS:
-                    spare.append(base)  # type: ignore[arg-type]
+        self._recycle(chunks[1:])
         del chunks[1:]
 
-    def _finish_body(self, out: List[Decoded]) -> None:
-        if self._body_size >= HUGE_BODY:
-            self._gather()  # handed over as the bytearray it was gathered into
-        chunks: Optional[List[Any]] = self._body
-        assert chunks is not None
-        if self._body_size >= HUGE_BODY:
-            body: Frame = chunks[0]
-        else:
-            body = bytes(chunks[0]) if len(chunks) == 1 else b"".join(chunks)
+    def _recycle(self, chunks: List[Any]) -> None:
+        """Release the views of chunks that were received in place and keep their buffers for reuse."""
         spare = self._spare
         for chunk in chunks:
             if type(chunk) is memoryview:
@@ -312,6 +300,17 @@ class FrameDecoder:
                 chunk.release()
                 if len(spare) < SPARE_CHUNKS:
                     spare.append(base)  # type: ignore[arg-type]
+
+    def _finish_body(self, out: List[Decoded]) -> None:
+        chunks: Optional[List[Any]] = self._body
+        assert chunks is not None
+        body: Frame
+        if self._body_size >= HUGE_BODY:
+            self._gather()
+            body = chunks[0]  # handed over as the bytearray it was gathered into
+        else:
+            body = bytes(chunks[0]) if len(chunks) == 1 else b"".join(chunks)
+        self._recycle(chunks)
         flags = self._body_flags
         self._body = None
         self._body_pos = 0
