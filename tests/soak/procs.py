@@ -73,6 +73,42 @@ def tcp_queues(port: int) -> List[Tuple[int, int, int, int]]:
     return out
 
 
+def freeze(pid: int, timeout: float = 5.0) -> None:
+    """SIGSTOP ``pid`` and wait until every one of its threads is stopped (``/proc/PID/task/*/stat``
+    state ``T``): a thread inside a system call stops only when the call returns, so until then the
+    process may still move bytes.  Undo with :func:`thaw`."""
+    try:
+        os.kill(pid, signal.SIGSTOP)
+    except ProcessLookupError:  # already gone: nothing left to stop
+        return
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        states = []
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except FileNotFoundError:
+            return
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    text = f.read()
+            except FileNotFoundError:  # a thread that just ended
+                continue
+            states.append(text[text.rindex(")") + 2])
+        if all(s in "tTZX" for s in states):
+            return
+        time.sleep(0.0005)
+    raise RuntimeError(f"process {pid} did not stop within {timeout} s")
+
+
+def thaw(pid: int) -> None:
+    """SIGCONT a process stopped by :func:`freeze`."""
+    try:
+        os.kill(pid, signal.SIGCONT)
+    except ProcessLookupError:
+        pass
+
+
 def raise_nofile(want: int = 8192) -> None:
     """Raise this process's soft fd limit (attackers open many connections)."""
     import resource
