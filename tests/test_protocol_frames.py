@@ -7,6 +7,8 @@ from typing import List
 
 import pytest
 from helpers_protocol import FEED_MODES, command, established, feed, frame, greeting, message, ready
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from zmtp.protocol import (
     Connection,
@@ -402,3 +404,48 @@ def test_peer_closing_inside_a_large_body_is_clean() -> None:
     conn = established()
     conn.receive_data(frame_header(500_000, 0) + b"a" * 100_000)
     assert conn.receive_data(b"") == [ConnectionClosed()]
+
+
+@pytest.mark.timeout(120)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    bodies=st.lists(
+        st.one_of(st.binary(max_size=300), st.integers(0, 3).map(lambda k: bytes([k]) * (70_000 + k))),
+        min_size=1, max_size=12),
+    cuts=st.lists(st.integers(1, 200_000), max_size=20),
+    sink=st.booleans(),
+)
+def test_reads_as_views_of_a_reused_buffer_keep_nothing_of_it(bodies: List[bytes], cuts: List[int],
+                                                              sink: bool) -> None:
+    """A driver may hand each read over as a view of one reused buffer (the threaded driver does): every
+    message must be the same as from ``bytes`` input, whatever the split, after the buffer is scribbled."""
+    stream = greeting(1) + ready("DEALER") + b"".join(
+        command(b"PING", b"\x00\x01") + message(body) if i % 3 == 2 else message(b"m%d" % i, body)
+        for i, body in enumerate(bodies))
+    points = sorted({0, len(stream), *(c % len(stream) for c in cuts)})
+
+    def run(as_view: bool) -> List[object]:
+        conn = Connection("DEALER")
+        got: List[object] = []
+        if sink:
+            conn.receive_data(greeting(1) + ready("DEALER"))
+            conn.set_message_sinks(lambda frames: got.append(list(frames)),
+                                   lambda batch: got.extend(list(m) for m in batch))
+            data = stream[len(greeting(1) + ready("DEALER")):]
+        else:
+            data = stream
+        cut = sorted({0, len(data), *(p % max(1, len(data)) for p in points)})
+        shared = bytearray(len(data))
+        for a, b in zip(cut, cut[1:]):
+            if as_view:
+                shared[: b - a] = data[a:b]
+                events = conn.receive_data(memoryview(shared)[: b - a])
+                shared[:] = b"\xee" * len(shared)  # the driver's next read overwrites the buffer
+            else:
+                events = conn.receive_data(data[a:b])
+            got.extend(e.frames if isinstance(e, MessageReceived) else type(e).__name__ for e in events)
+        return got
+
+    expected = run(False)
+    assert run(True) == expected
+    assert sum(1 for m in expected if isinstance(m, list)) == len(bodies)

@@ -228,8 +228,11 @@ class Connection:
         self._state = next_state(self._state, event)
 
     # -- input -----------------------------------------------------------------------------------
-    def receive_data(self, data: bytes, now: float = 0.0) -> List[Event]:
+    def receive_data(self, data: Union[bytes, memoryview], now: float = 0.0) -> List[Event]:
         """Consume bytes from the peer; ``b""`` means end of stream.  Returns the events completed.
+
+        ``data`` may be a memoryview that is valid during the call only (a driver's reusable receive
+        buffer): nothing keeps a reference to it, which saves the driver a copy of every read.
 
         Raises :class:`RemoteProtocolError` if the peer broke the protocol (the connection is then
         CLOSED; flush :meth:`data_to_send` and close the transport).  The error's ``events`` are those
@@ -254,14 +257,17 @@ class Connection:
         exc.events = events
         self._fail(exc)
 
-    def _receive(self, data: bytes, now: float, events: List[Event]) -> None:
-        if self._state in GREETING_STATES:
-            data = self._receive_greeting(data, events, now)
-            if not data:
+    def _receive(self, data: Union[bytes, memoryview], now: float, events: List[Event]) -> None:
+        if self._state is not State.ESTABLISHED:
+            if isinstance(data, memoryview):
+                data = bytes(data)  # the greeting and the handshake keep pieces of their input
+            if self._state in GREETING_STATES:
+                data = self._receive_greeting(data, events, now)
+                if not data:
+                    return
+            if self._state is State.AUTHENTICATING:
+                self._hold(data)
                 return
-        if self._state is State.AUTHENTICATING:
-            self._hold(data)
-            return
         decoded = self._decoder.feed(data)
         if decoded or self._decoder.error is not None:
             self._process(decoded, events, now)

@@ -356,8 +356,12 @@ class FrameDecoder:
         return rest
 
     # -- the stream ----------------------------------------------------------------------------------
-    def feed(self, data: bytes) -> List[Decoded]:
+    def feed(self, data: Union[bytes, memoryview]) -> List[Decoded]:
         """Consume ``data``; return the messages and commands it completed, in order.
+
+        ``data`` may be a memoryview of the driver's reusable receive buffer, valid during this call
+        only: nothing of it is kept (the frames are sliced from one ``bytes`` copy made here, which is
+        also the copy that joins it to a partial frame held from the last read).
 
         A protocol error raises :class:`RemoteProtocolError`, but only once everything completed before
         the bad frame has been returned: then :attr:`error` is set and the next call raises it.
@@ -367,6 +371,8 @@ class FrameDecoder:
         out: List[Decoded] = []
         try:
             if self._body is not None:
+                if type(data) is not bytes:
+                    data = bytes(data)  # the body keeps what it takes of it
                 data = self._feed_body(data, out)
                 if not data:
                     return out
@@ -405,7 +411,7 @@ class FrameDecoder:
             return None
         return data if type(data) is bytes else bytes(data)
 
-    def _feed_frames(self, data: bytes, out: List[Decoded]) -> None:
+    def _feed_frames(self, data: Union[bytes, memoryview], out: List[Decoded]) -> None:
         joined = self._join_held(data)
         if joined is None:
             return
@@ -529,7 +535,7 @@ class FrameDecoder:
         if sink is not None and batch:
             sink(batch)
 
-    def _feed_raw(self, data: bytes, out: List[Decoded]) -> None:
+    def _feed_raw(self, data: Union[bytes, memoryview], out: List[Decoded]) -> None:
         """Raw mode: every wire frame as ``(flags, body)``; no reassembly (the caller does it)."""
         joined = self._join_held(data)
         if joined is None:
